@@ -1,0 +1,53 @@
+// Runs the real calling-server binary for a test: a free loopback port, its own state dir, its
+// stderr kept in a file so a test can read what it logged.
+#pragma once
+
+#include "protocol/connection_string.h"
+
+#include <gio/gio.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace calling::test {
+
+class ServerProcess {
+public:
+    struct Options {
+        std::string stateDir;                  // empty: a new temporary dir
+        std::optional<std::string> accessKey;  // base64; none: the server generates or reuses one
+        std::vector<std::string> extraArgs;
+    };
+
+    // Starts the server and waits (with a deadline) for its connection-string line.
+    // On failure, returns nullptr and puts the reason in `why`.
+    static std::unique_ptr<ServerProcess> start(const Options& options, std::string* why);
+    ~ServerProcess();
+
+    const protocol::ConnectionString& connection() const { return connection_; }
+    const std::string& stateDir() const { return stateDir_; }
+    // host:port of the endpoint
+    std::string authority() const;
+
+    // SIGTERM, then waits for the exit; returns the exit status (-1 if it had to be killed).
+    int stop();
+    // What the server wrote to stderr so far.
+    std::string log() const;
+
+private:
+    ServerProcess() = default;
+
+    GSubprocess* process_ = nullptr;
+    protocol::ConnectionString connection_;
+    std::string stateDir_;
+    std::string logPath_;
+    bool ownsStateDir_ = false;
+};
+
+// Removes a directory tree.
+void removeTree(const std::string& path);
+std::string makeTempDir();
+
+}  // namespace calling::test

@@ -1,0 +1,165 @@
+#include "http_server.h"
+
+#include "protocol/request_signing.h"
+
+#include <gio/gio.h>
+
+namespace calling::server {
+namespace {
+
+void respond(SoupServerMessage* message, const ApiResponse& response)
+{
+    SoupMessageHeaders* headers = soup_server_message_get_response_headers(message);
+    if (!response.allow.empty())
+        soup_message_headers_replace(headers, "Allow", response.allow.c_str());
+    if (response.body.empty()) {
+        soup_server_message_set_status(message, response.status, nullptr);
+        return;
+    }
+    soup_server_message_set_status(message, response.status, nullptr);
+    soup_server_message_set_response(message, "application/json", SOUP_MEMORY_COPY, response.body.data(),
+                                     response.body.size());
+}
+
+// Stops keeping the body, answers 413 and closes the connection once the body has been drained.
+void rejectTooLarge(SoupServerMessage* message)
+{
+    SoupMessageBody* body = soup_server_message_get_request_body(message);
+    soup_message_body_set_accumulate(body, FALSE);
+    soup_message_body_truncate(body);
+    soup_message_headers_replace(soup_server_message_get_response_headers(message), "Connection", "close");
+    respond(message, errorResponse(413, "RequestEntityTooLarge", "request body is larger than 1 MiB"));
+}
+
+void onChunk(SoupServerMessage* message, GBytes*, gpointer)
+{
+    if (static_cast<size_t>(soup_server_message_get_request_body(message)->length) > HttpServer::kMaxBodyBytes &&
+        soup_server_message_get_status(message) == 0)
+        rejectTooLarge(message);
+}
+
+Result<GInetSocketAddress*> parseListenAddress(const std::string& address)
+{
+    g_autoptr(GError) error = nullptr;
+    g_autoptr(GSocketConnectable) parsed = g_network_address_parse(address.c_str(), 0, &error);
+    if (!parsed)
+        return Error{400, 0, "--listen must be HOST:PORT: " + std::string(error->message)};
+    auto* network = G_NETWORK_ADDRESS(parsed);
+    std::string host = g_network_address_get_hostname(network);
+    guint16 port = g_network_address_get_port(network);
+    if (host == "localhost")
+        host = "127.0.0.1";
+    g_autoptr(GInetAddress) inet = g_inet_address_new_from_string(host.c_str());
+    if (!inet)
+        return Error{400, 0, "--listen needs an IP address, not " + host};
+    return G_INET_SOCKET_ADDRESS(g_inet_socket_address_new(inet, port));
+}
+
+}  // namespace
+
+HttpServer::HttpServer(IdentityApi& identities, const Secrets& secrets) : identities_(identities), secrets_(secrets) {}
+
+HttpServer::~HttpServer()
+{
+    if (server_) {
+        soup_server_disconnect(server_);
+        g_object_unref(server_);
+    }
+}
+
+Result<std::string> HttpServer::listen(const ListenOptions& options)
+{
+    g_autoptr(GTlsCertificate) certificate = nullptr;
+    bool tls = !options.tlsCertFile.empty() || !options.tlsKeyFile.empty();
+    if (tls) {
+        if (options.tlsCertFile.empty() || options.tlsKeyFile.empty())
+            return Error{400, 0, "--tls-cert and --tls-key go together"};
+        g_autoptr(GError) error = nullptr;
+        certificate = g_tls_certificate_new_from_files(options.tlsCertFile.c_str(), options.tlsKeyFile.c_str(), &error);
+        if (!certificate)
+            return Error{400, 0, std::string("cannot load the TLS certificate or key: ") + error->message};
+    }
+
+    auto address = parseListenAddress(options.address);
+    if (!address)
+        return address.error();
+    g_autoptr(GInetSocketAddress) socketAddress = address.value();
+
+    // raw-paths: the request signature covers the path exactly as the client sent it.
+    server_ = soup_server_new("raw-paths", TRUE, "server-header", "calling-server", "tls-certificate", certificate,
+                              nullptr);
+    soup_server_add_early_handler(server_, nullptr, onEarly, this, nullptr);
+    soup_server_add_handler(server_, nullptr, onRequest, this, nullptr);
+
+    g_autoptr(GError) error = nullptr;
+    if (!soup_server_listen(server_, G_SOCKET_ADDRESS(socketAddress),
+                            tls ? SOUP_SERVER_LISTEN_HTTPS : static_cast<SoupServerListenOptions>(0), &error))
+        return Error{500, 0, "cannot listen on " + options.address + ": " + error->message};
+
+    GSList* uris = soup_server_get_uris(server_);
+    std::string endpoint;
+    if (uris) {
+        g_autofree char* text = g_uri_to_string(static_cast<GUri*>(uris->data));
+        endpoint = text;
+    }
+    g_slist_free_full(uris, reinterpret_cast<GDestroyNotify>(g_uri_unref));
+    if (!endpoint.ends_with("/"))
+        endpoint += '/';
+    return endpoint;
+}
+
+void HttpServer::onEarly(SoupServer*, SoupServerMessage* message, const char*, GHashTable*, gpointer)
+{
+    SoupMessageHeaders* headers = soup_server_message_get_request_headers(message);
+    SoupEncoding encoding = soup_message_headers_get_encoding(headers);
+    if (encoding == SOUP_ENCODING_CONTENT_LENGTH) {
+        if (soup_message_headers_get_content_length(headers) > static_cast<goffset>(kMaxBodyBytes))
+            rejectTooLarge(message);
+    } else if (encoding == SOUP_ENCODING_CHUNKED || encoding == SOUP_ENCODING_EOF) {
+        g_signal_connect(message, "got-chunk", G_CALLBACK(onChunk), nullptr);
+    }
+}
+
+void HttpServer::onRequest(SoupServer*, SoupServerMessage* message, const char*, GHashTable*, gpointer self)
+{
+    static_cast<HttpServer*>(self)->handle(message);
+}
+
+void HttpServer::handle(SoupServerMessage* message)
+{
+    GUri* uri = soup_server_message_get_uri(message);
+    std::string method = soup_server_message_get_method(message);
+    std::string path = g_uri_get_path(uri);
+    std::string query = g_uri_get_query(uri) ? g_uri_get_query(uri) : "";
+    int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+
+    ApiResponse response;
+    if (!IdentityApi::handles(path)) {
+        response = errorResponse(404, "NotFound", "no such route");
+    } else {
+        g_autoptr(GBytes) bodyBytes = soup_message_body_flatten(soup_server_message_get_request_body(message));
+        gsize bodySize = 0;
+        auto* bodyData = static_cast<const char*>(g_bytes_get_data(bodyBytes, &bodySize));
+        std::string_view body(bodyData ? bodyData : "", bodySize);
+
+        SoupMessageHeaders* headers = soup_server_message_get_request_headers(message);
+        auto header = [headers](const char* name) -> std::string_view {
+            const char* value = soup_message_headers_get_one(headers, name);
+            return value ? value : "";
+        };
+        std::string pathAndQuery = query.empty() ? path : path + "?" + query;
+        protocol::ReceivedRequest signedRequest{method, pathAndQuery, header("Host"), header("x-ms-date"),
+                                                header("x-ms-content-sha256"), header("Authorization"), body};
+        auto authenticated =
+            protocol::verifyRequestSignature(signedRequest, secrets_.accessKey, now, kMaxClockSkewSeconds);
+        if (!authenticated)
+            response = errorResponse(401, "Denied", authenticated.error().message);
+        else
+            response = identities_.handle(ApiRequest{method, path, query, body, now});
+    }
+    respond(message, response);
+    // Paths hold identity ids, which are not secret; headers and bodies (keys, tokens) are never logged.
+    g_info("%s %s -> %d", method.c_str(), path.c_str(), response.status);
+}
+
+}  // namespace calling::server

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages listed in tools/debian-packages.txt that are missing (as root, or
+# through sudo), then configures and builds the project in build/. A second run installs nothing
+# and rebuilds only what changed. CI=true turns compiler warnings into errors.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root=()
+[ "$(id -u)" -eq 0 ] || as_root=(sudo)
+
+mapfile -t packages < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' tools/debian-packages.txt | grep -v '^$')
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  "${as_root[@]}" apt-get update -q
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+werror=false
+[ "${CI:-}" = true ] && werror=true
+if [ ! -f build/build.ninja ]; then
+  meson setup build -Dwerror="$werror"
+elif ! meson introspect build --buildoptions | grep -q "\"name\": \"werror\", \"value\": $werror"; then
+  meson configure build -Dwerror="$werror"
+fi
+meson compile -C build
