@@ -1,8 +1,8 @@
 // Value-or-error type returned by every fallible call of the library.
 //
 // No exception crosses the public API: a call that can fail returns Result<T>, which holds either a
-// value or an Error. Error codes follow the ACS client error and end-reason tables (docs/errors.md):
-// `code` and `subCode` are for programs, `message` is for people.
+// value or an Error. Error codes follow the ACS client error and end-reason tables: `code` and
+// `subCode` are for programs, `message` is for people.
 #pragma once
 
 #include <string>
