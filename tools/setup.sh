@@ -13,10 +13,18 @@ missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
 done
+# npm comes with some nodejs builds and is a package of its own in Debian's.
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   "${as_root[@]}" apt-get update -q
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Microsoft's ACS identity SDK, which the tests run against calling-server; the lock file pins it.
+if [ ! -f tests/acs-sdk/node_modules/.package-lock.json ] ||
+   [ tests/acs-sdk/package-lock.json -nt tests/acs-sdk/node_modules/.package-lock.json ]; then
+  (cd tests/acs-sdk && npm ci --no-audit --no-fund)
 fi
 
 werror=false

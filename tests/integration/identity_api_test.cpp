@@ -1,8 +1,7 @@
 // The identity REST API against the real calling-server process on loopback.
-#include "identity_store.h"
-#include "secrets.h"
-#include "server_process.h"
 #include "rest_client.h"
+#include "server_process.h"
+#include "server_state.h"
 
 #include "protocol/access_token.h"
 
@@ -42,12 +41,7 @@ int64_t parseIsoTime(const std::string& text)
 Result<protocol::TokenGrant, protocol::TokenError> verify(const std::string& stateDir, const std::string& token,
                                                           std::string_view scope = "voip")
 {
-    auto secrets = server::loadSecrets(stateDir, kAccessKey);
-    EXPECT_TRUE(secrets.ok());
-    g_autofree char* database = g_build_filename(stateDir.c_str(), "identities.db", nullptr);
-    auto store = server::IdentityStore::open(database);
-    EXPECT_TRUE(store.ok());
-    return protocol::verifyAccessToken(token, secrets->signingKey, *store.value(), scope, now());
+    return test::verifyWithServerState(stateDir, kAccessKey, token, scope);
 }
 
 class IdentityApiTest : public ::testing::Test {

@@ -84,7 +84,7 @@ int main(int argc, char** argv)
     // stdout carries only the connection string; every log line goes to stderr.
     g_log_writer_default_set_use_stderr(TRUE);
     if (verbose)
-        g_log_set_debug_enabled(TRUE);
+        g_setenv("G_MESSAGES_DEBUG", G_LOG_DOMAIN, TRUE);
 
     g_autofree char* defaultStateDir = g_build_filename(g_get_user_state_dir(), "calling-server", nullptr);
     std::string dir = pick(stateDir, "CALLING_SERVER_STATE_DIR", defaultStateDir);
