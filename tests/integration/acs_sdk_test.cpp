@@ -3,7 +3,6 @@
 #include "server_process.h"
 #include "server_state.h"
 
-#include <gio/gio.h>
 #include <gtest/gtest.h>
 #include <json-glib/json-glib.h>
 
@@ -14,36 +13,6 @@
 namespace {
 
 const std::string kAccessKey = "YWNzLXNkay10ZXN0LWFjY2Vzcy1rZXktMDAwMDAwMDAwMDA=";
-
-struct Output {
-    int exitStatus = -1;
-    std::string text;
-};
-
-Output run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {})
-{
-    g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
-        static_cast<GSubprocessFlags>(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE));
-    for (const auto& [name, value] : env)
-        g_subprocess_launcher_setenv(launcher, name.c_str(), value.c_str(), TRUE);
-    std::vector<const char*> args;
-    for (const auto& arg : argv)
-        args.push_back(arg.c_str());
-    args.push_back(nullptr);
-    Output output;
-    g_autoptr(GError) error = nullptr;
-    g_autoptr(GSubprocess) process = g_subprocess_launcher_spawnv(launcher, args.data(), &error);
-    if (!process) {
-        output.text = error->message;
-        return output;
-    }
-    g_autofree char* text = nullptr;
-    g_subprocess_communicate_utf8(process, nullptr, nullptr, &text, nullptr, nullptr);
-    output.text = text ? text : "";
-    if (g_subprocess_get_if_exited(process))
-        output.exitStatus = g_subprocess_get_exit_status(process);
-    return output;
-}
 
 class SdkResult {
 public:
@@ -89,7 +58,7 @@ TEST(AcsIdentitySdk, WorksUnchangedAgainstCallingServer)
     std::string dir = calling::test::makeTempDir();
     std::string cert = dir + "/cert.pem";
     std::string key = dir + "/key.pem";
-    Output made = run({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-addext",
+    calling::test::CommandOutput made = calling::test::runCommand({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-addext",
                        "subjectAltName=IP:127.0.0.1", "-days", "1", "-keyout", key, "-out", cert});
     ASSERT_EQ(made.exitStatus, 0) << made.text;
 
@@ -100,7 +69,7 @@ TEST(AcsIdentitySdk, WorksUnchangedAgainstCallingServer)
     ASSERT_TRUE(server) << why;
     int64_t started = g_get_real_time() / G_USEC_PER_SEC;
 
-    Output sdk = run({"node", sdkDir + "/identity_sdk.mjs", server->connection().toString()},
+    calling::test::CommandOutput sdk = calling::test::runCommand({"node", sdkDir + "/identity_sdk.mjs", server->connection().toString()},
                      {{"NODE_EXTRA_CA_CERTS", cert}});
     ASSERT_EQ(sdk.exitStatus, 0) << sdk.text;
     SdkResult result(sdk.text);

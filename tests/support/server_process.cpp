@@ -50,6 +50,35 @@ void removeTree(const std::string& path)
     g_rmdir(path.c_str());
 }
 
+CommandOutput runCommand(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                         const std::string& workDir)
+{
+    g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
+        static_cast<GSubprocessFlags>(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE));
+    for (const auto& [name, value] : env)
+        g_subprocess_launcher_setenv(launcher, name.c_str(), value.c_str(), TRUE);
+    if (!workDir.empty())
+        g_subprocess_launcher_set_cwd(launcher, workDir.c_str());
+    std::vector<const char*> args;
+    for (const auto& arg : argv)
+        args.push_back(arg.c_str());
+    args.push_back(nullptr);
+
+    CommandOutput output;
+    g_autoptr(GError) error = nullptr;
+    g_autoptr(GSubprocess) process = g_subprocess_launcher_spawnv(launcher, args.data(), &error);
+    if (!process) {
+        output.text = error->message;
+        return output;
+    }
+    g_autofree char* text = nullptr;
+    g_subprocess_communicate_utf8(process, nullptr, nullptr, &text, nullptr, nullptr);
+    output.text = text ? text : "";
+    if (g_subprocess_get_if_exited(process))
+        output.exitStatus = g_subprocess_get_exit_status(process);
+    return output;
+}
+
 std::unique_ptr<ServerProcess> ServerProcess::start(const Options& options, std::string* why)
 {
     std::unique_ptr<ServerProcess> server(new ServerProcess());

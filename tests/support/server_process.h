@@ -6,6 +6,7 @@
 
 #include <gio/gio.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,5 +50,14 @@ private:
 // Removes a directory tree.
 void removeTree(const std::string& path);
 std::string makeTempDir();
+
+struct CommandOutput {
+    int exitStatus = -1;  // -1: did not start or did not exit normally
+    std::string text;     // stdout and stderr together
+};
+
+// Runs argv to completion with extra environment variables, in `workDir` when given.
+CommandOutput runCommand(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
+                         const std::string& workDir = "");
 
 }  // namespace calling::test
