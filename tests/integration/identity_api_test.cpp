@@ -293,6 +293,26 @@ TEST_F(IdentityApiTest, AStalledClientDoesNotBlockOthers)
         EXPECT_FALSE(client_->createIdentity().empty());
 }
 
+TEST_F(IdentityApiTest, GarbageOnTheWireGets400AndOthersAreServed)
+{
+    g_autoptr(GSocketClient) socketClient = g_socket_client_new();
+    g_autoptr(GError) error = nullptr;
+    g_autoptr(GSocketConnection) connection =
+        g_socket_client_connect_to_host(socketClient, server_->authority().c_str(), 0, nullptr, &error);
+    ASSERT_TRUE(connection) << error->message;
+    const char garbage[] = "\x16\x03\x01 NOT HTTP AT ALL\r\n\r\n";
+    GOutputStream* out = g_io_stream_get_output_stream(G_IO_STREAM(connection));
+    ASSERT_TRUE(g_output_stream_write_all(out, garbage, sizeof garbage - 1, nullptr, nullptr, &error));
+    char reply[256] = {};
+    GInputStream* in = g_io_stream_get_input_stream(G_IO_STREAM(connection));
+    gssize got = g_input_stream_read(in, reply, sizeof reply - 1, nullptr, &error);
+    ASSERT_GT(got, 0) << (error ? error->message : "connection closed without an answer");
+    std::string status(reply, std::min<size_t>(12, static_cast<size_t>(got)));
+    EXPECT_TRUE(status == "HTTP/1.0 400" || status == "HTTP/1.1 400") << reply;
+
+    EXPECT_FALSE(client_->createIdentity().empty());
+}
+
 TEST_F(IdentityApiTest, StateSurvivesARestart)
 {
     std::string revoked = client_->createIdentity();

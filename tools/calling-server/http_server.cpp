@@ -4,6 +4,8 @@
 
 #include <gio/gio.h>
 
+#include <memory>
+
 namespace calling::server {
 namespace {
 
@@ -38,7 +40,9 @@ void onChunk(SoupServerMessage* message, GBytes*, gpointer)
         rejectTooLarge(message);
 }
 
-Result<GInetSocketAddress*> parseListenAddress(const std::string& address)
+using SocketAddressPtr = std::unique_ptr<GSocketAddress, decltype(&g_object_unref)>;
+
+Result<SocketAddressPtr> parseListenAddress(const std::string& address)
 {
     g_autoptr(GError) error = nullptr;
     g_autoptr(GSocketConnectable) parsed = g_network_address_parse(address.c_str(), 0, &error);
@@ -52,7 +56,7 @@ Result<GInetSocketAddress*> parseListenAddress(const std::string& address)
     g_autoptr(GInetAddress) inet = g_inet_address_new_from_string(host.c_str());
     if (!inet)
         return Error{400, 0, "--listen needs an IP address, not " + host};
-    return G_INET_SOCKET_ADDRESS(g_inet_socket_address_new(inet, port));
+    return SocketAddressPtr(g_inet_socket_address_new(inet, port), g_object_unref);
 }
 
 }  // namespace
@@ -83,7 +87,6 @@ Result<std::string> HttpServer::listen(const ListenOptions& options)
     auto address = parseListenAddress(options.address);
     if (!address)
         return address.error();
-    g_autoptr(GInetSocketAddress) socketAddress = address.value();
 
     // raw-paths: the request signature covers the path exactly as the client sent it.
     server_ = soup_server_new("raw-paths", TRUE, "server-header", "calling-server", "tls-certificate", certificate,
@@ -92,7 +95,7 @@ Result<std::string> HttpServer::listen(const ListenOptions& options)
     soup_server_add_handler(server_, nullptr, onRequest, this, nullptr);
 
     g_autoptr(GError) error = nullptr;
-    if (!soup_server_listen(server_, G_SOCKET_ADDRESS(socketAddress),
+    if (!soup_server_listen(server_, address->get(),
                             tls ? SOUP_SERVER_LISTEN_HTTPS : static_cast<SoupServerListenOptions>(0), &error))
         return Error{500, 0, "cannot listen on " + options.address + ": " + error->message};
 
