@@ -75,6 +75,17 @@ protected:
         test::removeTree(stateDir_);
     }
 
+    // A plain TCP connection to the server, for what no HTTP client would send.
+    GSocketConnection* rawConnection()
+    {
+        g_autoptr(GSocketClient) socketClient = g_socket_client_new();
+        g_autoptr(GError) error = nullptr;
+        GSocketConnection* connection =
+            g_socket_client_connect_to_host(socketClient, server_->authority().c_str(), 0, nullptr, &error);
+        EXPECT_TRUE(connection) << error->message;
+        return connection;
+    }
+
     RestResponse post(const std::string& path, const std::string& body)
     {
         return client_->send({.method = "POST", .pathAndQuery = path, .body = body});
@@ -279,11 +290,9 @@ TEST_F(IdentityApiTest, BodiesOverOneMebibyteGet413)
 
 TEST_F(IdentityApiTest, AStalledClientDoesNotBlockOthers)
 {
-    g_autoptr(GSocketClient) socketClient = g_socket_client_new();
     g_autoptr(GError) error = nullptr;
-    g_autoptr(GSocketConnection) stalled =
-        g_socket_client_connect_to_host(socketClient, server_->authority().c_str(), 0, nullptr, &error);
-    ASSERT_TRUE(stalled) << error->message;
+    g_autoptr(GSocketConnection) stalled = rawConnection();
+    ASSERT_TRUE(stalled);
     const char* partial = "POST /identities HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{\"crea";
     GOutputStream* out = g_io_stream_get_output_stream(G_IO_STREAM(stalled));
     ASSERT_TRUE(g_output_stream_write_all(out, partial, strlen(partial), nullptr, nullptr, &error));
@@ -295,11 +304,9 @@ TEST_F(IdentityApiTest, AStalledClientDoesNotBlockOthers)
 
 TEST_F(IdentityApiTest, GarbageOnTheWireGets400AndOthersAreServed)
 {
-    g_autoptr(GSocketClient) socketClient = g_socket_client_new();
     g_autoptr(GError) error = nullptr;
-    g_autoptr(GSocketConnection) connection =
-        g_socket_client_connect_to_host(socketClient, server_->authority().c_str(), 0, nullptr, &error);
-    ASSERT_TRUE(connection) << error->message;
+    g_autoptr(GSocketConnection) connection = rawConnection();
+    ASSERT_TRUE(connection);
     const char garbage[] = "\x16\x03\x01 NOT HTTP AT ALL\r\n\r\n";
     GOutputStream* out = g_io_stream_get_output_stream(G_IO_STREAM(connection));
     ASSERT_TRUE(g_output_stream_write_all(out, garbage, sizeof garbage - 1, nullptr, nullptr, &error));
