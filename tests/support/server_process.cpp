@@ -79,6 +79,14 @@ CommandOutput runCommand(const std::vector<std::string>& argv, const std::map<st
     return output;
 }
 
+std::string makeLoopbackCertificate(const std::string& dir)
+{
+    CommandOutput made = runCommand({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj",
+                                     "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1",
+                                     "-keyout", dir + "/key.pem", "-out", dir + "/cert.pem"});
+    return made.exitStatus == 0 ? std::string() : "openssl failed: " + made.text;
+}
+
 std::unique_ptr<ServerProcess> ServerProcess::start(const Options& options, std::string* why)
 {
     std::unique_ptr<ServerProcess> server(new ServerProcess());

@@ -60,4 +60,8 @@ struct CommandOutput {
 CommandOutput runCommand(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
                          const std::string& workDir = "");
 
+// Makes a self-signed certificate for 127.0.0.1 in `dir` (cert.pem, key.pem) with openssl; returns
+// openssl's output when it fails, an empty string on success.
+std::string makeLoopbackCertificate(const std::string& dir);
+
 }  // namespace calling::test

@@ -14,13 +14,10 @@ void respond(SoupServerMessage* message, const ApiResponse& response)
     SoupMessageHeaders* headers = soup_server_message_get_response_headers(message);
     if (!response.allow.empty())
         soup_message_headers_replace(headers, "Allow", response.allow.c_str());
-    if (response.body.empty()) {
-        soup_server_message_set_status(message, response.status, nullptr);
-        return;
-    }
     soup_server_message_set_status(message, response.status, nullptr);
-    soup_server_message_set_response(message, "application/json", SOUP_MEMORY_COPY, response.body.data(),
-                                     response.body.size());
+    if (!response.body.empty())
+        soup_server_message_set_response(message, "application/json", SOUP_MEMORY_COPY, response.body.data(),
+                                         response.body.size());
 }
 
 // Stops keeping the body, answers 413 and closes the connection once the body has been drained.

@@ -65,9 +65,10 @@ Result<std::unique_ptr<IdentityStore>> IdentityStore::open(const std::string& pa
         g_autofree char* uuid = g_uuid_string_random();
         store->resourceId_ = uuid;
         Statement insert = prepare(db, "INSERT INTO meta (key, value) VALUES ('resource_id', ?1)");
-        if (insert)
-            bindText(insert.get(), 1, store->resourceId_);
-        if (!insert || sqlite3_step(insert.get()) != SQLITE_DONE)
+        if (!insert)
+            return Error{500, 0, std::string("cannot write identity database: ") + sqlite3_errmsg(db)};
+        bindText(insert.get(), 1, store->resourceId_);
+        if (sqlite3_step(insert.get()) != SQLITE_DONE)
             return Error{500, 0, std::string("cannot write identity database: ") + sqlite3_errmsg(db)};
     }
     return store;
