@@ -157,4 +157,34 @@ Result<TokenGrant, TokenError> verifyAccessToken(std::string_view token, std::st
     return std::move(*grant);
 }
 
+std::optional<int64_t> peekTokenExpiry(std::string_view token)
+{
+    size_t first = token.find('.');
+    size_t second = first == std::string_view::npos ? first : token.find('.', first + 1);
+    if (second == std::string_view::npos)
+        return std::nullopt;
+    // base64url without padding → standard base64 for GLib's decoder.
+    std::string payload(token.substr(first + 1, second - first - 1));
+    for (char& c : payload) {
+        if (c == '-')
+            c = '+';
+        else if (c == '_')
+            c = '/';
+    }
+    payload.append((4 - payload.size() % 4) % 4, '=');
+    gsize length = 0;
+    g_autofree guchar* json = g_base64_decode(payload.c_str(), &length);
+    g_autoptr(JsonParser) parser = json_parser_new();
+    if (!json || !json_parser_load_from_data(parser, reinterpret_cast<const char*>(json), static_cast<gssize>(length),
+                                             nullptr))
+        return std::nullopt;
+    JsonNode* root = json_parser_get_root(parser);
+    if (!root || !JSON_NODE_HOLDS_OBJECT(root))
+        return std::nullopt;
+    JsonNode* exp = json_object_get_member(json_node_get_object(root), "exp");
+    if (!exp || !JSON_NODE_HOLDS_VALUE(exp) || json_node_get_value_type(exp) != G_TYPE_INT64)
+        return std::nullopt;
+    return json_node_get_int(exp);
+}
+
 }  // namespace calling::protocol

@@ -54,4 +54,8 @@ Result<TokenGrant, TokenError> verifyAccessToken(std::string_view token, std::st
                                                  const IdentityDirectory& identities, std::string_view requiredScope,
                                                  int64_t nowUnix);
 
+// The `exp` claim of a token, read without verifying it: what a client needs to plan a refresh.
+// nullopt when the token is not a JWT with an integer exp.
+std::optional<int64_t> peekTokenExpiry(std::string_view token);
+
 }  // namespace calling::protocol

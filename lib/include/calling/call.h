@@ -1,0 +1,84 @@
+// Call: one call of a CallAgent, placed (CallAgent::call) or accepted (IncomingCall::accept).
+//
+// A call is a GStreamer pipeline the library builds from the calling plugin's elements: the
+// microphone, Opus, `callbin` (webrtcbin inside), and per remote participant a decoder and the
+// speaker. Media flows peer to peer; calling-server only relays the signalling.
+//
+// States, in the order a call goes through them:
+//   placed:   None → Connecting → Ringing → Connected → Disconnecting → Disconnected
+//   accepted: None → Connecting → Connected → Disconnecting → Disconnected
+// with LocalHold (this side held) and RemoteHold (the other side held) while Connected. EarlyMedia
+// and InLobby belong to group and phone calls and are not entered by 1:1 calls.
+//
+// Threads: events and completions fire on the CallClient's callback thread; methods are safe from
+// any thread. Once the completion of hangUp() has fired, or the call reached Disconnected and its
+// onStateChanged handlers ran, no callback of this call fires again.
+#pragma once
+
+#include <calling/call_end_reason.h>
+#include <calling/events.h>
+#include <calling/remote_participant.h>
+#include <calling/result.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace calling {
+
+enum class CallState { None, Connecting, Ringing, EarlyMedia, Connected, LocalHold, RemoteHold, InLobby, Disconnecting, Disconnected };
+enum class CallDirection { Incoming, Outgoing };
+
+const char* toString(CallState state);
+
+struct AudioOptions {
+    // Start the call with the microphone muted.
+    bool muted = false;
+};
+
+struct HangUpOptions {
+    // End the call for every participant (they see 0/4097), not only for this agent.
+    bool forEveryone = false;
+};
+
+using Completion = std::function<void(Result<Done>)>;
+
+class Call {
+public:
+    ~Call();
+
+    const std::string& id() const;
+    CallDirection direction() const;
+    CallState state() const;
+    // Meaningful once the call is Disconnected.
+    CallEndReason callEndReason() const;
+    bool isMuted() const;
+    std::vector<std::shared_ptr<RemoteParticipant>> remoteParticipants() const;
+
+    // Mute sends silence (the far side sees isMuted); unmute sends the microphone again.
+    // Fail with 500/41015 and 400/41016 when the call is not in progress.
+    void mute(Completion done = {});
+    void unmute(Completion done = {});
+    // Hold stops sending and playing media until resume(); the far side sees the participant on Hold.
+    // Fail with 500/41033 and 500/41034 when the call is not Connected (hold) or not held (resume).
+    void hold(Completion done = {});
+    void resume(Completion done = {});
+    // Ends the call for this agent (for everyone with forEveryone). Completes once the call is
+    // Disconnected; no callback of this call fires after `done`.
+    void hangUp(HangUpOptions options = {}, Completion done = {});
+
+    Subscription onStateChanged(std::function<void()> handler);
+    Subscription onIsMutedChanged(std::function<void()> handler);
+    Subscription onRemoteParticipantsUpdated(
+        std::function<void(const CollectionUpdate<std::shared_ptr<RemoteParticipant>>&)> handler);
+
+    struct Impl;
+
+private:
+    friend struct Impl;
+    explicit Call(std::shared_ptr<Impl> impl);
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace calling

@@ -1,0 +1,58 @@
+// CallAgent: one identity signed in to calling-server; places calls and receives them.
+//
+// One agent holds one connection to the server however many calls it has. It re-authenticates
+// that connection whenever its credential refreshes the token; calls are not interrupted.
+//
+// Threads: events and completions fire on the CallClient's callback thread; methods are safe from
+// any thread. Ownership: the agent is shared between the application and its calls; dispose() ends
+// every call (the far sides see 0/0) and, once its completion fired, no callback of the agent or of
+// its calls fires again.
+#pragma once
+
+#include <calling/audio_devices.h>
+#include <calling/call.h>
+#include <calling/events.h>
+#include <calling/identifiers.h>
+#include <calling/incoming_call.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace calling {
+
+struct StartCallOptions {
+    AudioOptions audioOptions;
+};
+
+class CallAgent {
+public:
+    ~CallAgent();
+
+    // Places a call and returns it at once, in state Connecting. Failures (an unsupported target,
+    // the callee not reachable, ...) end the call with the documented end reason.
+    std::shared_ptr<Call> call(const std::vector<CommunicationIdentifier>& targets, StartCallOptions options = {});
+
+    // The calls in progress (not yet Disconnected).
+    std::vector<std::shared_ptr<Call>> calls() const;
+    Subscription onCallsUpdated(std::function<void(const CollectionUpdate<std::shared_ptr<Call>>&)> handler);
+
+    // An incoming call rings this agent.
+    Subscription onIncomingCall(std::function<void(std::shared_ptr<IncomingCall>)> handler);
+
+    const std::string& displayName() const;
+    // This agent's identity.
+    const CommunicationUserIdentifier& identifier() const;
+
+    void dispose(std::function<void()> done = {});
+
+    struct Impl;
+
+private:
+    friend struct Impl;
+    explicit CallAgent(std::shared_ptr<Impl> impl);
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace calling

@@ -1,0 +1,252 @@
+#include "media/call_pipeline.h"
+
+#include <gst/webrtc/webrtc.h>
+
+#include <cmath>
+
+GST_DEBUG_CATEGORY_STATIC(call_pipeline_debug);
+#define GST_CAT_DEFAULT call_pipeline_debug
+
+namespace calling::detail {
+
+namespace {
+
+GstElement* make(const char* factory, const char* name = nullptr)
+{
+    return gst_element_factory_make(factory, name);
+}
+
+// The application's element, or the default. Takes ownership of a floating reference.
+GstElement* fromFactory(const ElementFactory& factory, GstElement* (*fallback)())
+{
+    GstElement* element = factory ? factory() : nullptr;
+    return element ? element : fallback();
+}
+
+GstElement* virtualTestMicrophone()
+{
+    GstElement* source = make("audiotestsrc", "microphone");
+    if (source)
+        g_object_set(source, "is-live", TRUE, "wave", 0 /* sine */, "freq", 440.0, nullptr);
+    return source;
+}
+
+bool hasAudioOutputDevice()
+{
+    GstDeviceMonitor* monitor = gst_device_monitor_new();
+    gst_device_monitor_add_filter(monitor, "Audio/Sink", nullptr);
+    GList* devices = gst_device_monitor_get_devices(monitor);
+    bool found = devices != nullptr;
+    g_list_free_full(devices, gst_object_unref);
+    gst_object_unref(monitor);
+    return found;
+}
+
+GstElement* defaultSpeaker()
+{
+    static const bool haveOutput = hasAudioOutputDevice();
+    if (haveOutput)
+        if (GstElement* sink = make("autoaudiosink", "speaker"))
+            return sink;
+    GstElement* sink = make("fakesink", "speaker");
+    if (sink)
+        g_object_set(sink, "sync", TRUE, nullptr);
+    return sink;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CallPipeline>> CallPipeline::create(const std::string& callId, const AudioDevices& devices,
+                                                           CallSignaller* signaller, bool muted, Events events,
+                                                           GMainContext* libraryContext)
+{
+    static gsize debugOnce = 0;
+    if (g_once_init_enter(&debugOnce)) {
+        GST_DEBUG_CATEGORY_INIT(call_pipeline_debug, "callpipeline", 0, "gst-calling: the library's call pipelines");
+        g_once_init_leave(&debugOnce, 1);
+    }
+
+    std::unique_ptr<CallPipeline> self(new CallPipeline);
+    self->events_ = std::move(events);
+    self->muted_ = muted;
+    self->pipeline_ = GObjectRef<GstElement>::adopt(gst_pipeline_new(("call-" + callId).c_str()));
+    GstBin* bin = GST_BIN(self->pipeline_.get());
+
+    GstElement* microphone = fromFactory(devices.microphone, virtualTestMicrophone);
+    GstElement* callbin = make("callbin", "callbin");
+    GstElement* mixer = make("audiomixer", "mixer");
+    GstElement* playback = make("volume", "playback");
+    GstElement* speaker = fromFactory(devices.speaker, defaultSpeaker);
+    if (!microphone || !callbin || !mixer || !playback || !speaker) {
+        for (GstElement* element : {microphone, callbin, mixer, playback, speaker})
+            if (element)
+                gst_object_unref(gst_object_ref_sink(element));
+        return Error{410, 0, "cannot create the call's elements (is the calling plugin installed?)"};
+    }
+    // A live pipeline: the speaker must not wait for a first buffer to reach PLAYING, because the
+    // far end's audio only flows once the call is connected.
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(speaker), "async"))
+        g_object_set(speaker, "async", FALSE, nullptr);
+    g_object_set(callbin, "signaller", signaller, "muted", muted, nullptr);
+    gst_bin_add_many(bin, microphone, callbin, mixer, playback, speaker, nullptr);
+    if (!gst_element_link_pads(microphone, nullptr, callbin, "audio_%u") ||
+        !gst_element_link_many(mixer, playback, speaker, nullptr))
+        return Error{410, 0, "cannot link the call's elements"};
+    self->callbin_ = callbin;
+    self->mixer_ = mixer;
+    self->playback_ = playback;
+
+    g_signal_connect(callbin, "pad-added", G_CALLBACK(onPadAdded), self.get());
+    g_signal_connect(callbin, "notify::connection-state", G_CALLBACK(onConnectionState), self.get());
+
+    GstBus* bus = gst_pipeline_get_bus(GST_PIPELINE(self->pipeline_.get()));
+    self->busWatch_ = gst_bus_create_watch(bus);
+    g_source_set_callback(self->busWatch_, G_SOURCE_FUNC(onBusMessage), self.get(), nullptr);
+    g_source_attach(self->busWatch_, libraryContext);
+    gst_object_unref(bus);
+
+    if (gst_element_set_state(self->pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+        return Error{410, 0, "the call's pipeline failed to start"};
+    return std::move(self);
+}
+
+CallPipeline::~CallPipeline()
+{
+    if (busWatch_) {
+        g_source_destroy(busWatch_);
+        g_source_unref(busWatch_);
+    }
+    if (callbin_)
+        g_signal_handlers_disconnect_by_data(callbin_, this);
+    if (pipeline_) {
+        // webrtcbin must reach NULL before its last reference goes (gst-webrtc-anchors, teardown).
+        gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+        gst_element_get_state(pipeline_.get(), nullptr, nullptr, GST_CLOCK_TIME_NONE);
+    }
+}
+
+void CallPipeline::setMuted(bool muted)
+{
+    muted_ = muted;
+    updateSending();
+}
+
+void CallPipeline::setHeld(bool held)
+{
+    held_ = held;
+    updateSending();
+    g_object_set(playback_, "mute", held, nullptr);
+}
+
+void CallPipeline::updateSending()
+{
+    g_object_set(callbin_, "muted", muted_ || held_, nullptr);
+}
+
+// A streaming thread: only stock elements are made here, no application code runs.
+void CallPipeline::onPadAdded(GstElement*, GstPad* pad, gpointer data)
+{
+    auto* self = static_cast<CallPipeline*>(data);
+    if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC)
+        return;
+    g_autofree gchar* name = gst_pad_get_name(pad);
+    if (!g_str_has_prefix(name, "audio_"))
+        return;  // video is rendered through Renderer, not here
+
+    GstBin* bin = GST_BIN(self->pipeline_.get());
+    GstElement* decoder = make("opusdec");
+    GstElement* convert = make("audioconvert");
+    GstElement* resample = make("audioresample");
+    GstElement* level = make("level");
+    if (!decoder || !convert || !resample || !level) {
+        GST_ERROR("cannot create the decoding elements for %s", name);
+        return;
+    }
+    g_object_set(level, "interval", 50 * GST_MSECOND, "post-messages", TRUE, nullptr);
+    // The level message names the participant through the element's name.
+    g_autofree gchar* levelName = g_strdup_printf("level-%s", name);
+    gst_object_set_name(GST_OBJECT(level), levelName);
+    gst_bin_add_many(bin, decoder, convert, resample, level, nullptr);
+    gst_element_link_many(decoder, convert, resample, level, nullptr);
+    GstPad* mixerPad = gst_element_request_pad_simple(self->mixer_, "sink_%u");
+    GstPad* levelSrc = gst_element_get_static_pad(level, "src");
+    gst_pad_link(levelSrc, mixerPad);
+    gst_object_unref(levelSrc);
+    gst_object_unref(mixerPad);
+    for (GstElement* element : {level, resample, convert, decoder})
+        gst_element_sync_state_with_parent(element);
+    GstPad* decoderSink = gst_element_get_static_pad(decoder, "sink");
+    if (gst_pad_link(pad, decoderSink) != GST_PAD_LINK_OK)
+        GST_ERROR("cannot link %s to its decoder", name);
+    gst_object_unref(decoderSink);
+}
+
+void CallPipeline::onConnectionState(GObject* callbin, GParamSpec*, gpointer data)
+{
+    auto* self = static_cast<CallPipeline*>(data);
+    GstWebRTCPeerConnectionState state;
+    g_object_get(callbin, "connection-state", &state, nullptr);
+    // Notified on webrtcbin's thread: hand the change to the library thread through the bus.
+    gst_element_post_message(self->callbin_,
+                             gst_message_new_application(GST_OBJECT(callbin),
+                                                         gst_structure_new("call-connection-state", "state",
+                                                                           G_TYPE_INT, int(state), nullptr)));
+}
+
+gboolean CallPipeline::onBusMessage(GstBus*, GstMessage* message, gpointer data)
+{
+    auto* self = static_cast<CallPipeline*>(data);
+    const GstStructure* structure = gst_message_get_structure(message);
+    switch (GST_MESSAGE_TYPE(message)) {
+    case GST_MESSAGE_ELEMENT:
+        if (structure && gst_structure_has_name(structure, "level") && self->events_.level) {
+            const gchar* name = GST_OBJECT_NAME(GST_MESSAGE_SRC(message));
+            const GValue* rms = gst_structure_get_value(structure, "rms");
+            double loudest = -INFINITY;
+            if (rms && G_VALUE_HOLDS(rms, G_TYPE_VALUE_ARRAY)) {
+                auto* channels = static_cast<GValueArray*>(g_value_get_boxed(rms));
+                G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+                for (guint i = 0; channels && i < channels->n_values; i++)
+                    loudest = std::fmax(loudest, g_value_get_double(g_value_array_get_nth(channels, i)));
+                G_GNUC_END_IGNORE_DEPRECATIONS
+            }
+            // "level-audio_<participant>": the participant id is the callbin pad's participant.
+            std::string padName = g_str_has_prefix(name, "level-") ? name + 6 : name;
+            self->events_.level(padName, loudest);
+        }
+        break;
+    case GST_MESSAGE_APPLICATION:
+        if (structure && gst_structure_has_name(structure, "call-connection-state")) {
+            int state = 0;
+            gst_structure_get_int(structure, "state", &state);
+            bool connected = state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED;
+            bool lost = state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED ||
+                        state == GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED ||
+                        state == GST_WEBRTC_PEER_CONNECTION_STATE_DISCONNECTED;
+            if (connected && !self->connected_) {
+                self->connected_ = true;
+                if (self->events_.connection)
+                    self->events_.connection(true);
+            } else if (lost && self->connected_) {
+                self->connected_ = false;
+                if (self->events_.connection)
+                    self->events_.connection(false);
+            }
+        }
+        break;
+    case GST_MESSAGE_ERROR: {
+        g_autoptr(GError) error = nullptr;
+        g_autofree gchar* details = nullptr;
+        gst_message_parse_error(message, &error, &details);
+        GST_ERROR("%s (%s)", error->message, details ? details : "");
+        if (self->events_.failed)
+            self->events_.failed(error->message);
+        break;
+    }
+    default:
+        break;
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+}  // namespace calling::detail

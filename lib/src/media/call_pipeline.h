@@ -1,0 +1,71 @@
+// A call's media: the GStreamer pipeline the library builds for it, from element factory names and
+// the calling plugin's elements only (their properties, signals and pads; nothing else):
+//
+//   microphone → callbin.audio_0
+//   callbin.audio_<participant> → opusdec → audioconvert → audioresample → level ┐
+//                                                                                  ├→ audiomixer → volume → speaker
+//   (one branch per remote participant stream) ───────────────────────────────────┘
+//
+// callbin does the signalling through the CallSignaller it is given and drives webrtcbin. Remote
+// branches are built in callbin's pad-added handler (a streaming thread) from stock elements only;
+// the application's speaker factory runs once, on the library thread, when the pipeline is built.
+//
+// Threads: create() and every method run on the library thread; `events` fire there too (from a bus
+// watch on the library context).
+#pragma once
+
+#include <calling/audio_devices.h>
+#include <calling/result.h>
+
+#include "support/gobject_ref.h"
+
+#include <gst/gst.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+typedef struct _CallSignaller CallSignaller;
+
+namespace calling::detail {
+
+class CallPipeline {
+public:
+    struct Events {
+        // The level of one remote participant's decoded audio, every 50 ms (RMS dBFS, loudest channel).
+        std::function<void(const std::string& participantId, double rmsDb)> level;
+        // webrtcbin's peer connection reached connected (true), or failed / closed after it (false).
+        std::function<void(bool connected)> connection;
+        // A fatal pipeline error, for people.
+        std::function<void(const std::string& message)> failed;
+    };
+
+    static Result<std::unique_ptr<CallPipeline>> create(const std::string& callId, const AudioDevices& devices,
+                                                        CallSignaller* signaller, bool muted, Events events,
+                                                        GMainContext* libraryContext);
+    ~CallPipeline();  // stops the pipeline (to NULL) and releases it
+
+    // Sends silence instead of the microphone.
+    void setMuted(bool muted);
+    // On hold nothing is sent (silence) and nothing is played.
+    void setHeld(bool held);
+
+private:
+    CallPipeline() = default;
+    static void onPadAdded(GstElement* callbin, GstPad* pad, gpointer self);
+    static gboolean onBusMessage(GstBus*, GstMessage* message, gpointer self);
+    static void onConnectionState(GObject* callbin, GParamSpec*, gpointer self);
+    void updateSending();
+
+    GObjectRef<GstElement> pipeline_;
+    GstElement* callbin_ = nullptr;   // owned by pipeline_
+    GstElement* mixer_ = nullptr;     // owned by pipeline_
+    GstElement* playback_ = nullptr;  // owned by pipeline_: the volume in front of the speaker
+    GSource* busWatch_ = nullptr;     // our reference, released in the destructor
+    Events events_;
+    bool muted_ = false;
+    bool held_ = false;
+    bool connected_ = false;
+};
+
+}  // namespace calling::detail
