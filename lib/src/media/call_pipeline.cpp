@@ -1,5 +1,6 @@
 #include "media/call_pipeline.h"
 
+#define GST_USE_UNSTABLE_API  // GstWebRTCPeerConnectionState; stable in practice since 1.14
 #include <gst/webrtc/webrtc.h>
 
 #include <cmath>
@@ -107,7 +108,7 @@ Result<std::unique_ptr<CallPipeline>> CallPipeline::create(const std::string& ca
 
     if (gst_element_set_state(self->pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
         return Error{410, 0, "the call's pipeline failed to start"};
-    return std::move(self);
+    return self;
 }
 
 CallPipeline::~CallPipeline()
@@ -203,13 +204,14 @@ gboolean CallPipeline::onBusMessage(GstBus*, GstMessage* message, gpointer data)
             const gchar* name = GST_OBJECT_NAME(GST_MESSAGE_SRC(message));
             const GValue* rms = gst_structure_get_value(structure, "rms");
             double loudest = -INFINITY;
-            if (rms && G_VALUE_HOLDS(rms, G_TYPE_VALUE_ARRAY)) {
+            // level (1.22) reports per-channel values in a GValueArray.
+            G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+            if (rms && G_VALUE_HOLDS(rms, g_value_array_get_type())) {
                 auto* channels = static_cast<GValueArray*>(g_value_get_boxed(rms));
-                G_GNUC_BEGIN_IGNORE_DEPRECATIONS
                 for (guint i = 0; channels && i < channels->n_values; i++)
                     loudest = std::fmax(loudest, g_value_get_double(g_value_array_get_nth(channels, i)));
-                G_GNUC_END_IGNORE_DEPRECATIONS
             }
+            G_GNUC_END_IGNORE_DEPRECATIONS
             // "level-audio_<participant>": the participant id is the callbin pad's participant.
             std::string padName = g_str_has_prefix(name, "level-") ? name + 6 : name;
             self->events_.level(padName, loudest);

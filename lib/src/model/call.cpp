@@ -1,0 +1,572 @@
+#include "model/model.h"
+
+#include <gst/gst.h>
+
+GST_DEBUG_CATEGORY_STATIC(call_debug);
+#define GST_CAT_DEFAULT call_debug
+
+namespace calling {
+
+namespace {
+
+// How long a call may take from "both sides joined" to connected media before it is given up.
+constexpr guint kMediaSetupSeconds = 20;
+
+void initDebug()
+{
+    static gsize once = 0;
+    if (g_once_init_enter(&once)) {
+        GST_DEBUG_CATEGORY_INIT(call_debug, "callmodel", 0, "gst-calling: calls of the object model");
+        g_once_init_leave(&once, 1);
+    }
+}
+
+bool inProgress(CallState state)
+{
+    return state != CallState::None && state != CallState::Disconnecting && state != CallState::Disconnected;
+}
+
+ParticipantState participantStateFrom(protocol::ParticipantState state)
+{
+    switch (state) {
+    case protocol::ParticipantState::Ringing:
+        return ParticipantState::Ringing;
+    case protocol::ParticipantState::Connected:
+        return ParticipantState::Connected;
+    case protocol::ParticipantState::Hold:
+        return ParticipantState::Hold;
+    case protocol::ParticipantState::Disconnected:
+        return ParticipantState::Disconnected;
+    }
+    return ParticipantState::Idle;
+}
+
+CallEndReason endReasonFrom(const protocol::EndReason& reason)
+{
+    return CallEndReason{reason.code, reason.subCode, reason.message};
+}
+
+// callbin names a participant's pads after the raw id with everything but [A-Za-z0-9_-] as '_'.
+std::string padSuffixOf(const std::string& rawId)
+{
+    std::string out = rawId;
+    for (char& c : out)
+        if (!g_ascii_isalnum(c) && c != '_' && c != '-')
+            c = '_';
+    return out;
+}
+
+}  // namespace
+
+const char* toString(CallState state)
+{
+    switch (state) {
+    case CallState::None: return "None";
+    case CallState::Connecting: return "Connecting";
+    case CallState::Ringing: return "Ringing";
+    case CallState::EarlyMedia: return "EarlyMedia";
+    case CallState::Connected: return "Connected";
+    case CallState::LocalHold: return "LocalHold";
+    case CallState::RemoteHold: return "RemoteHold";
+    case CallState::InLobby: return "InLobby";
+    case CallState::Disconnecting: return "Disconnecting";
+    case CallState::Disconnected: return "Disconnected";
+    }
+    return "?";
+}
+
+std::shared_ptr<Call> Call::Impl::create(detail::Shared shared, std::string id, CallDirection direction)
+{
+    initDebug();
+    auto impl = std::make_shared<Impl>(std::move(shared), std::move(id), direction);
+    std::shared_ptr<Call> handle(new Call(impl));
+    impl->handle = handle;
+    return handle;
+}
+
+Call::Call(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Call::~Call() = default;
+
+const std::string& Call::id() const { return impl_->id; }
+CallDirection Call::direction() const { return impl_->direction; }
+
+CallState Call::state() const
+{
+    std::lock_guard lock(impl_->mutex);
+    return impl_->state;
+}
+
+CallEndReason Call::callEndReason() const
+{
+    std::lock_guard lock(impl_->mutex);
+    return impl_->endReason;
+}
+
+bool Call::isMuted() const
+{
+    std::lock_guard lock(impl_->mutex);
+    return impl_->isMuted;
+}
+
+std::vector<std::shared_ptr<RemoteParticipant>> Call::remoteParticipants() const
+{
+    std::lock_guard lock(impl_->mutex);
+    return impl_->remoteParticipants;
+}
+
+Subscription Call::onStateChanged(std::function<void()> handler) { return impl_->stateChanged.subscribe(std::move(handler)); }
+Subscription Call::onIsMutedChanged(std::function<void()> handler) { return impl_->isMutedChanged.subscribe(std::move(handler)); }
+Subscription Call::onRemoteParticipantsUpdated(
+    std::function<void(const CollectionUpdate<std::shared_ptr<RemoteParticipant>>&)> handler)
+{
+    return impl_->remoteParticipantsUpdated.subscribe(std::move(handler));
+}
+
+// Mute, unmute, hold and resume share a shape: check the state on the library thread, change the
+// media at once, tell the server, complete when it acknowledged.
+namespace {
+
+void fail(const detail::Shared& shared, Completion done, Error error)
+{
+    if (done)
+        shared.complete([done = std::move(done), error = std::move(error)] { done(error); });
+}
+
+void succeed(const detail::Shared& shared, Completion done)
+{
+    if (done)
+        shared.complete([done = std::move(done)] { done(Done{}); });
+}
+
+}  // namespace
+
+void Call::mute(Completion done)
+{
+    auto impl = impl_;
+    impl->shared.work([impl, done = std::move(done)]() mutable {
+        auto agent = impl->agent.lock();
+        if (!agent || !inProgress(impl->coreState) || impl->ending)
+            return fail(impl->shared, std::move(done), Error{500, 41015, "the call is not in progress"});
+        impl->coreMuted = true;
+        if (impl->pipeline)
+            impl->pipeline->setMuted(true);
+        impl->shared.fire([impl] {
+            bool changed;
+            {
+                std::lock_guard lock(impl->mutex);
+                changed = !impl->isMuted;
+                impl->isMuted = true;
+            }
+            if (changed)
+                impl->isMutedChanged.emit();
+        });
+        agent->request(protocol::MuteStateMessage{.callId = impl->id, .muted = true},
+                       [impl, done = std::move(done)](Result<Done> result) mutable {
+                           if (result)
+                               succeed(impl->shared, std::move(done));
+                           else
+                               fail(impl->shared, std::move(done), Error{500, 41015, result.error().message});
+                       });
+    });
+}
+
+void Call::unmute(Completion done)
+{
+    auto impl = impl_;
+    impl->shared.work([impl, done = std::move(done)]() mutable {
+        auto agent = impl->agent.lock();
+        if (!agent || !inProgress(impl->coreState) || impl->ending)
+            return fail(impl->shared, std::move(done), Error{400, 41016, "the call is not in progress"});
+        impl->coreMuted = false;
+        if (impl->pipeline)
+            impl->pipeline->setMuted(false);
+        impl->shared.fire([impl] {
+            bool changed;
+            {
+                std::lock_guard lock(impl->mutex);
+                changed = impl->isMuted;
+                impl->isMuted = false;
+            }
+            if (changed)
+                impl->isMutedChanged.emit();
+        });
+        agent->request(protocol::MuteStateMessage{.callId = impl->id, .muted = false},
+                       [impl, done = std::move(done)](Result<Done> result) mutable {
+                           if (result)
+                               succeed(impl->shared, std::move(done));
+                           else
+                               fail(impl->shared, std::move(done), Error{400, 41016, result.error().message});
+                       });
+    });
+}
+
+void Call::hold(Completion done)
+{
+    auto impl = impl_;
+    impl->shared.work([impl, done = std::move(done)]() mutable {
+        auto agent = impl->agent.lock();
+        bool connected = impl->coreState == CallState::Connected || impl->coreState == CallState::RemoteHold;
+        if (!agent || !connected || impl->ending)
+            return fail(impl->shared, std::move(done), Error{500, 41033, "only a connected call can be held"});
+        impl->localHold = true;
+        if (impl->pipeline)
+            impl->pipeline->setHeld(true);
+        impl->setState(CallState::LocalHold);
+        agent->request(protocol::HoldMessage{.callId = impl->id},
+                       [impl, done = std::move(done)](Result<Done> result) mutable {
+                           if (result)
+                               succeed(impl->shared, std::move(done));
+                           else
+                               fail(impl->shared, std::move(done), Error{500, 41033, result.error().message});
+                       });
+    });
+}
+
+void Call::resume(Completion done)
+{
+    auto impl = impl_;
+    impl->shared.work([impl, done = std::move(done)]() mutable {
+        auto agent = impl->agent.lock();
+        if (!agent || impl->coreState != CallState::LocalHold || impl->ending)
+            return fail(impl->shared, std::move(done), Error{500, 41034, "the call is not on hold"});
+        impl->localHold = false;
+        if (impl->pipeline)
+            impl->pipeline->setHeld(false);
+        impl->setState(impl->remoteHold ? CallState::RemoteHold : CallState::Connected);
+        agent->request(protocol::ResumeMessage{.callId = impl->id},
+                       [impl, done = std::move(done)](Result<Done> result) mutable {
+                           if (result)
+                               succeed(impl->shared, std::move(done));
+                           else
+                               fail(impl->shared, std::move(done), Error{500, 41034, result.error().message});
+                       });
+    });
+}
+
+void Call::hangUp(HangUpOptions options, Completion done)
+{
+    auto impl = impl_;
+    impl->shared.work([impl, options, done = std::move(done)]() mutable {
+        if (impl->ended) {
+            // Already over: complete at once (after the final events, which were queued before).
+            return succeed(impl->shared, std::move(done));
+        }
+        if (done)
+            impl->hangUpWaiters.push_back(std::move(done));
+        if (impl->ending)
+            return;
+        impl->ending = true;
+        impl->setState(CallState::Disconnecting);
+        auto agent = impl->agent.lock();
+        if (!agent)
+            return impl->finish(CallEndReason{0, 0, "Call ended"});
+        // The server answers with callEnded (0/0), which finishes the call; a failed request
+        // (the connection is gone) finishes it here.
+        agent->request(protocol::HangUpMessage{.callId = impl->id, .forEveryone = options.forEveryone},
+                       [impl](Result<Done> result) {
+                           if (!result)
+                               impl->finish(CallEndReason{0, 0, "Call ended"});
+                       });
+    });
+}
+
+void Call::Impl::setState(CallState next)
+{
+    if (coreState == next || coreState == CallState::Disconnected)
+        return;
+    GST_INFO("call %s: %s -> %s", id.c_str(), toString(coreState), toString(next));
+    coreState = next;
+    auto self = shared_from_this();
+    shared.fire([self, next] {
+        {
+            std::lock_guard lock(self->mutex);
+            self->state = next;
+        }
+        self->stateChanged.emit();
+    });
+}
+
+void Call::Impl::startMedia(const AudioDevices& devices, bool muted)
+{
+    auto self = shared_from_this();
+    auto agentCore = agent.lock();
+    auto outbox = std::make_shared<detail::SignallerOutbox>();
+    std::weak_ptr<Impl> weak = self;
+    // webrtcbin's threads: hand over to the library thread, which owns the connection.
+    outbox->sdp = [weak, library = shared.library()](const std::string& peerId, const std::string& type,
+                                                     const std::string& sdp) {
+        library->post([weak, peerId, type, sdp] {
+            auto self = weak.lock();
+            auto agent = self ? self->agent.lock() : nullptr;
+            if (!agent || self->ended)
+                return;
+            agent->send(protocol::SdpMessage{.callId = self->id, .to = peerId,
+                                             .description = {.type = type, .sdp = sdp}});
+        });
+    };
+    outbox->ice = [weak, library = shared.library()](const std::string& peerId, unsigned mline,
+                                                     const std::string& candidate) {
+        library->post([weak, peerId, mline, candidate] {
+            auto self = weak.lock();
+            auto agent = self ? self->agent.lock() : nullptr;
+            if (!agent || self->ended)
+                return;
+            agent->send(protocol::IceMessage{.callId = self->id, .to = peerId,
+                                             .candidate = {.sdpMLineIndex = mline, .candidate = candidate}});
+        });
+    };
+    signaller = detail::GObjectRef<CallConnectionSignaller>::adopt(detail::newConnectionSignaller(outbox));
+
+    detail::CallPipeline::Events events;
+    events.level = [weak](const std::string& padName, double rmsDb) {
+        if (auto self = weak.lock())
+            self->onLevel(padName, rmsDb);
+    };
+    events.connection = [weak](bool connected) {
+        if (auto self = weak.lock())
+            self->onMediaConnection(connected);
+    };
+    events.failed = [weak](const std::string& message) {
+        if (auto self = weak.lock())
+            self->finish(CallEndReason{410, 0, "Media failed: " + message});
+    };
+    auto created = detail::CallPipeline::create(id, devices, CALL_SIGNALLER(signaller.get()), muted,
+                                                std::move(events), shared.library()->context());
+    if (!created) {
+        finish(CallEndReason{410, 0, created.error().message});
+        return;
+    }
+    pipeline = std::move(created).value();
+}
+
+void Call::Impl::onServerMessage(const protocol::ServerMessage& message)
+{
+    if (ended)
+        return;
+    if (auto* update = std::get_if<protocol::ParticipantUpdatedMessage>(&message)) {
+        onParticipant(update->participant);
+    } else if (auto* sdp = std::get_if<protocol::RemoteSdpMessage>(&message)) {
+        if (signaller)
+            call_signaller_emit_session_description(CALL_SIGNALLER(signaller.get()), sdp->from.c_str(),
+                                                    sdp->description.type.c_str(), sdp->description.sdp.c_str());
+    } else if (auto* ice = std::get_if<protocol::RemoteIceMessage>(&message)) {
+        if (signaller)
+            call_signaller_emit_handle_ice(CALL_SIGNALLER(signaller.get()), ice->from.c_str(),
+                                           ice->candidate.sdpMLineIndex, ice->candidate.candidate.c_str());
+    } else if (auto* endedMessage = std::get_if<protocol::CallEndedMessage>(&message)) {
+        finish(endReasonFrom(endedMessage->reason));
+    }
+}
+
+void Call::Impl::onParticipant(const protocol::ParticipantInfo& info)
+{
+    auto self = shared_from_this();
+    auto found = participants.find(info.rawId);
+    detail::ParticipantRef ref;
+    bool added = false;
+    if (found == participants.end()) {
+        if (info.state == protocol::ParticipantState::Disconnected)
+            return;  // never seen, already gone
+        ref = detail::ParticipantRef::create(shared.child(), identifierFromRawId(info.rawId));
+        participants.emplace(info.rawId, ref);
+        added = true;
+    } else {
+        ref = found->second;
+    }
+    auto participant = ref.handle;
+    auto participantImpl = ref.impl;
+
+    ParticipantState state = participantStateFrom(info.state);
+    CallEndReason reason = info.endReason ? endReasonFrom(*info.endReason) : CallEndReason{};
+    bool removed = state == ParticipantState::Disconnected;
+    if (removed)
+        participants.erase(info.rawId);
+
+    // The participant's own view and events, then the call's collection.
+    shared.fire([participantImpl, info, state, reason] {
+        bool nameChanged, stateChanged, mutedChanged;
+        {
+            std::lock_guard lock(participantImpl->mutex);
+            nameChanged = participantImpl->displayName != info.displayName;
+            stateChanged = participantImpl->state != state;
+            mutedChanged = participantImpl->isMuted != info.isMuted;
+            participantImpl->displayName = info.displayName;
+            participantImpl->state = state;
+            participantImpl->isMuted = info.isMuted;
+            if (state == ParticipantState::Disconnected)
+                participantImpl->endReason = reason;
+        }
+        if (nameChanged)
+            participantImpl->displayNameChanged.emit();
+        if (mutedChanged)
+            participantImpl->isMutedChanged.emit();
+        if (stateChanged)
+            participantImpl->stateChanged.emit();
+    });
+    if (added || removed) {
+        shared.fire([self, participant, added] {
+            CollectionUpdate<std::shared_ptr<RemoteParticipant>> update;
+            {
+                std::lock_guard lock(self->mutex);
+                if (added) {
+                    self->remoteParticipants.push_back(participant);
+                    update.added.push_back(participant);
+                } else {
+                    std::erase(self->remoteParticipants, participant);
+                    update.removed.push_back(participant);
+                }
+            }
+            self->remoteParticipantsUpdated.emit(update);
+        });
+    }
+    if (removed) {
+        // Nothing about a participant that left fires again.
+        shared.fire([participantImpl] { participantImpl->clearEvents(); });
+        return;
+    }
+
+    // The call's state follows the other side.
+    if (info.state == protocol::ParticipantState::Ringing && direction == CallDirection::Outgoing &&
+        coreState == CallState::Connecting)
+        setState(CallState::Ringing);
+    bool joinedNow = (info.state == protocol::ParticipantState::Connected ||
+                      info.state == protocol::ParticipantState::Hold) && !peerJoined;
+    if (joinedNow) {
+        peerJoined = true;
+        peer = info.rawId;
+        if (direction == CallDirection::Outgoing && signaller)
+            call_signaller_emit_session_requested(CALL_SIGNALLER(signaller.get()), info.rawId.c_str(),
+                                                  info.displayName.c_str());
+        if (!mediaConnected && !setupTimer) {
+            setupTimer = g_timeout_source_new_seconds(kMediaSetupSeconds);
+            std::weak_ptr<Impl> weak = self;
+            g_source_set_callback(setupTimer, [](gpointer data) -> gboolean {
+                auto* weakSelf = static_cast<std::weak_ptr<Impl>*>(data);
+                if (auto self = weakSelf->lock(); self && !self->mediaConnected)
+                    self->finish(CallEndReason{410, 3100, "Setup failed: the media did not connect"});
+                return G_SOURCE_REMOVE;
+            }, new std::weak_ptr<Impl>(weak), [](gpointer data) { delete static_cast<std::weak_ptr<Impl>*>(data); });
+            g_source_attach(setupTimer, shared.library()->context());
+        }
+    }
+    remoteHold = info.state == protocol::ParticipantState::Hold;
+    if (mediaConnected && !ending) {
+        if (localHold)
+            setState(CallState::LocalHold);
+        else
+            setState(remoteHold ? CallState::RemoteHold : CallState::Connected);
+    }
+}
+
+void Call::Impl::onMediaConnection(bool connected)
+{
+    if (ended || ending)
+        return;
+    if (connected) {
+        mediaConnected = true;
+        if (setupTimer) {
+            g_source_destroy(setupTimer);
+            g_source_unref(setupTimer);
+            setupTimer = nullptr;
+        }
+        if (peerJoined)
+            setState(localHold ? CallState::LocalHold : remoteHold ? CallState::RemoteHold : CallState::Connected);
+    }
+    // A lost peer connection is not the end by itself: the server ends the call (410/301005) when
+    // the other side does not come back within its grace window.
+}
+
+void Call::Impl::onLevel(const std::string& padName, double rmsDb)
+{
+    for (auto& [rawId, participant] : participants) {
+        if (padName != "audio_" + padSuffixOf(rawId))
+            continue;
+        auto pimpl = participant.impl;
+        if (!pimpl->speaking.addLevel(rmsDb))
+            return;
+        bool speaking = pimpl->speaking.isSpeaking();
+        shared.fire([pimpl, speaking] {
+            {
+                std::lock_guard lock(pimpl->mutex);
+                pimpl->isSpeaking = speaking;
+            }
+            pimpl->isSpeakingChanged.emit();
+        });
+        return;
+    }
+}
+
+void Call::Impl::finish(const CallEndReason& reason)
+{
+    if (ended)
+        return;
+    ended = true;
+    ending = true;
+    GST_INFO("call %s ended: %d/%d %s", id.c_str(), reason.code, reason.subCode, reason.message.c_str());
+    if (setupTimer) {
+        g_source_destroy(setupTimer);
+        g_source_unref(setupTimer);
+        setupTimer = nullptr;
+    }
+    if (signaller)
+        detail::detachConnectionSignaller(signaller.get());
+    pipeline.reset();  // to NULL before anything else goes
+    signaller.reset();
+
+    // Participants still in the call leave with the call.
+    std::vector<std::shared_ptr<RemoteParticipant::Impl>> leaving;
+    for (auto& [rawId, participant] : participants)
+        leaving.push_back(participant.impl);
+    participants.clear();
+
+    if (coreState != CallState::Disconnecting)
+        setState(CallState::Disconnecting);
+    coreState = CallState::Disconnected;
+    auto self = shared_from_this();
+    auto waiters = std::exchange(hangUpWaiters, {});
+    shared.fire([self, reason, leaving, waiters] {
+        for (auto& pimpl : leaving) {
+            {
+                std::lock_guard lock(pimpl->mutex);
+                pimpl->state = ParticipantState::Disconnected;
+                pimpl->endReason = reason;
+            }
+            pimpl->stateChanged.emit();
+            pimpl->clearEvents();
+        }
+        CollectionUpdate<std::shared_ptr<RemoteParticipant>> update;
+        {
+            std::lock_guard lock(self->mutex);
+            update.removed = std::exchange(self->remoteParticipants, {});
+            self->endReason = reason;
+            self->state = CallState::Disconnected;
+        }
+        if (!update.removed.empty())
+            self->remoteParticipantsUpdated.emit(update);
+        self->stateChanged.emit();
+        for (auto& waiter : waiters)
+            waiter(Done{});
+        // From here on nothing of this call fires.
+        self->stateChanged.clear();
+        self->isMutedChanged.clear();
+        self->remoteParticipantsUpdated.clear();
+        self->shared.close();
+    });
+    if (auto agentCore = agent.lock())
+        agentCore->removeCall(id);
+}
+
+}  // namespace calling
+
+namespace calling {
+
+void Call::Impl::initialize(bool muted)
+{
+    coreState = CallState::Connecting;
+    coreMuted = muted;
+    std::lock_guard lock(mutex);
+    state = CallState::Connecting;
+    isMuted = muted;
+}
+
+}  // namespace calling

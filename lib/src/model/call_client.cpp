@@ -1,0 +1,112 @@
+#include "model/model.h"
+
+#include <gst/gst.h>
+
+#include <condition_variable>
+
+namespace calling {
+
+struct CallClient::Impl {
+    CallClientOptions options;
+    std::unique_ptr<detail::LibraryThread> thread = std::make_unique<detail::LibraryThread>();
+    std::shared_ptr<detail::Dispatcher> callbacks;
+    detail::Shared shared;
+
+    // Library thread only.
+    std::set<std::string> identities;  // one agent per identity
+    std::vector<std::weak_ptr<CallAgent::Impl>> agents;
+
+    explicit Impl(CallClientOptions clientOptions)
+        : options(std::move(clientOptions)),
+          // A dispatcher of its own even on the library thread, so that closing it drops every
+          // callback still queued when the client goes.
+          callbacks(detail::Dispatcher::create(options.callbackContext ? options.callbackContext : thread->context())),
+          shared(thread->dispatcher(), callbacks)
+    {
+    }
+};
+
+CallClient::CallClient(CallClientOptions options)
+{
+    gst_init(nullptr, nullptr);
+    impl_ = std::make_shared<Impl>(std::move(options));
+}
+
+CallClient::~CallClient()
+{
+    impl_->callbacks->close();
+    // Dispose the agents on the library thread and wait for it: their pipelines stop there.
+    std::mutex mutex;
+    std::condition_variable condition;
+    bool disposed = false;
+    auto impl = impl_;
+    impl->thread->dispatcher()->post([&, impl] {
+        for (auto& weak : impl->agents)
+            if (auto agent = weak.lock())
+                agent->dispose({});
+        impl->agents.clear();
+        std::lock_guard lock(mutex);
+        disposed = true;
+        condition.notify_all();
+    });
+    {
+        std::unique_lock lock(mutex);
+        condition.wait(lock, [&] { return disposed; });
+    }
+    // Runs what is queued on the library thread, joins it; work posted later is dropped.
+    impl_->thread.reset();
+}
+
+void CallClient::createCallAgent(CommunicationTokenCredential credential, CallAgentOptions options,
+                                 std::function<void(Result<std::shared_ptr<CallAgent>>)> done)
+{
+    auto impl = impl_;
+    auto token = detail::tokenCacheOf(credential);
+    auto complete = [impl, done = std::move(done)](Result<std::shared_ptr<CallAgent>> result) {
+        if (done)
+            impl->shared.fire([done, result = std::move(result)] { done(result); });
+    };
+    impl->shared.work([impl, token, options = std::move(options), complete]() mutable {
+        token->get([impl, token, options = std::move(options), complete](Result<std::string> got) mutable {
+            // The token may come from the application's refresher, on any thread.
+            impl->shared.work([impl, token, options = std::move(options), complete, got = std::move(got)]() mutable {
+                if (!got)
+                    return complete(got.error());
+                protocol::SignallingOptions connectOptions;
+                connectOptions.endpoint = impl->options.endpoint;
+                connectOptions.token = got.value();
+                connectOptions.tlsCaFile = impl->options.tlsCaFile;
+                // Kept by the pending connect; handed to the agent when it completes.
+                auto holder = std::make_shared<std::unique_ptr<protocol::SignallingClient>>(
+                    std::make_unique<protocol::SignallingClient>(impl->thread->context()));
+                protocol::SignallingClient* connecting = holder->get();
+                connecting->connect(connectOptions, [impl, token, options = std::move(options), complete, holder](
+                                                        Result<protocol::WelcomeMessage> welcome) mutable {
+                        // Destroyed later, not from inside its own callback.
+                        auto client = std::move(*holder);
+                        if (!welcome) {
+                            impl->shared.work([doomed = std::make_shared<decltype(client)>(std::move(client))] {});
+                            return complete(welcome.error());
+                        }
+                        std::string identity = client->welcome().identity;
+                        if (impl->identities.contains(identity)) {
+                            client->close();
+                            return complete(Error{409, 40228, "this CallClient already has an agent for " + identity});
+                        }
+                        auto agent = std::make_shared<CallAgent::Impl>(impl->shared.child(), token, std::move(options));
+                        agent->attach(std::move(client));
+                        impl->identities.insert(identity);
+                        std::weak_ptr<Impl> weakClient = impl;
+                        agent->onDisposed = [weakClient, identity] {
+                            if (auto client = weakClient.lock())
+                                client->identities.erase(identity);
+                        };
+                        impl->agents.push_back(agent);
+                        complete(CallAgent::Impl::makeHandle(agent));
+                    });
+            });
+        });
+    });
+}
+
+}  // namespace calling

@@ -1,0 +1,269 @@
+// The insides of the object model: the Impl behind each public class.
+//
+// Every Impl has two halves:
+//  - its core, touched only on the library thread (call control, the connection, the pipeline);
+//  - its view, what the public getters return, guarded by the Impl's mutex and written only on the
+//    callback thread, right before the event that announces the change fires. A handler therefore
+//    reads the value as of its event, and events fire in the order the changes happened.
+// The core reaches the callback thread only through Shared::fire(), which drops everything once
+// the object has closed (hangUp completed, call ended, agent disposed).
+//
+// Ownership: CallClient::Impl owns the library thread and (weakly) its agents. An agent's core owns
+// its calls and ringing incoming calls until they end; a call refers back to its agent weakly.
+// Participants are owned by their call and shared with the application.
+#pragma once
+
+#include <calling/call.h>
+#include <calling/call_agent.h>
+#include <calling/call_client.h>
+#include <calling/incoming_call.h>
+#include <calling/remote_participant.h>
+
+#include "media/call_pipeline.h"
+#include "media/speaking_detector.h"
+#include "model/connection_signaller.h"
+#include "model/dispatcher.h"
+#include "model/token_cache.h"
+#include "protocol/messages.h"
+#include "protocol/signalling_client.h"
+#include "support/gobject_ref.h"
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace calling {
+
+namespace detail {
+
+// What every Impl shares: the two dispatchers, and the switches that close its callbacks. An
+// object closes its own switch when it ends; a child (a call of an agent, a participant of a
+// call) is also closed by its parents' switches.
+class Shared {
+public:
+    Shared(std::shared_ptr<Dispatcher> library, std::shared_ptr<Dispatcher> callbacks)
+        : library_(std::move(library)), callbacks_(std::move(callbacks)), closed_{std::make_shared<bool>(false)}
+    {
+    }
+
+    // The same dispatchers, with a switch of its own under this one's.
+    Shared child() const
+    {
+        Shared child = *this;
+        child.closed_.push_back(std::make_shared<bool>(false));
+        return child;
+    }
+
+    // Runs on the library thread.
+    void work(std::function<void()> work) const { library_->post(std::move(work)); }
+    // Runs on the callback thread, unless this object or a parent closes first.
+    void fire(std::function<void()> callback) const { post(closed_, std::move(callback)); }
+    // For completions: runs even when this object closed, unless a parent closed.
+    void complete(std::function<void()> callback) const
+    {
+        post({closed_.begin(), closed_.end() - 1}, std::move(callback));
+    }
+    // Called on the callback thread: from here on nothing more fires.
+    void close() const { *closed_.back() = true; }
+
+    const std::shared_ptr<Dispatcher>& library() const { return library_; }
+
+private:
+    void post(std::vector<std::shared_ptr<bool>> switches, std::function<void()> callback) const
+    {
+        callbacks_->post([switches = std::move(switches), callback = std::move(callback)] {
+            for (const auto& closed : switches)
+                if (*closed)
+                    return;
+            callback();
+        });
+    }
+
+    std::shared_ptr<Dispatcher> library_;
+    std::shared_ptr<Dispatcher> callbacks_;
+    // Read and written on the callback thread only; the last one is this object's own.
+    std::vector<std::shared_ptr<bool>> closed_;
+};
+
+class AgentCore;
+
+}  // namespace detail
+
+struct RemoteParticipant::Impl {
+    Impl(detail::Shared shared, CommunicationIdentifier identifier) : shared(std::move(shared)), identifier(std::move(identifier)) {}
+
+    detail::Shared shared;
+    const CommunicationIdentifier identifier;
+    // Core.
+    detail::SpeakingDetector speaking;
+
+    // View.
+    mutable std::mutex mutex;
+    std::string displayName;
+    ParticipantState state = ParticipantState::Idle;
+    CallEndReason endReason;
+    bool isMuted = false;
+    bool isSpeaking = false;
+
+    Event<> stateChanged;
+    Event<> displayNameChanged;
+    Event<> isMutedChanged;
+    Event<> isSpeakingChanged;
+    Event<const CollectionUpdate<std::shared_ptr<RemoteVideoStream>>&> videoStreamsUpdated;
+    Event<const CollectionUpdate<std::shared_ptr<RemoteVideoStream>>&> screenSharingStreamsUpdated;
+
+    void clearEvents();
+    static std::shared_ptr<RemoteParticipant> makeHandle(std::shared_ptr<Impl> impl)
+    {
+        return std::shared_ptr<RemoteParticipant>(new RemoteParticipant(std::move(impl)));
+    }
+};
+
+namespace detail {
+// A participant as its call's core holds it: the application's handle and its Impl.
+struct ParticipantRef {
+    std::shared_ptr<RemoteParticipant> handle;
+    std::shared_ptr<RemoteParticipant::Impl> impl;
+
+    static ParticipantRef create(Shared shared, CommunicationIdentifier identifier);
+};
+}  // namespace detail
+
+struct Call::Impl : std::enable_shared_from_this<Call::Impl> {
+    Impl(detail::Shared shared, std::string id, CallDirection direction)
+        : shared(std::move(shared)), id(std::move(id)), direction(direction)
+    {
+    }
+
+    detail::Shared shared;
+    const std::string id;
+    const CallDirection direction;
+    std::weak_ptr<Call> handle;
+    std::weak_ptr<detail::AgentCore> agent;
+
+    // Core (library thread).
+    std::string peer;  // the other side's raw id
+    bool coreMuted = false;
+    bool localHold = false;
+    bool remoteHold = false;
+    bool peerJoined = false;      // the server has the other side Connected
+    bool mediaConnected = false;  // webrtcbin's peer connection is connected
+    bool ending = false;
+    bool ended = false;
+    CallState coreState = CallState::None;
+    std::map<std::string, detail::ParticipantRef> participants;  // by raw id, while in the call
+    std::unique_ptr<detail::CallPipeline> pipeline;
+    detail::GObjectRef<CallConnectionSignaller> signaller;
+    std::vector<Completion> hangUpWaiters;
+    GSource* setupTimer = nullptr;
+
+    // View.
+    mutable std::mutex mutex;
+    CallState state = CallState::None;
+    CallEndReason endReason;
+    bool isMuted = false;
+    std::vector<std::shared_ptr<RemoteParticipant>> remoteParticipants;
+
+    Event<> stateChanged;
+    Event<> isMutedChanged;
+    Event<const CollectionUpdate<std::shared_ptr<RemoteParticipant>>&> remoteParticipantsUpdated;
+
+    static std::shared_ptr<Call> create(detail::Shared shared, std::string id, CallDirection direction);
+    static std::shared_ptr<Impl> of(const Call& call) { return call.impl_; }
+    // The state a new call starts in, before it is handed out (no event: nobody can listen yet).
+    void initialize(bool muted);
+
+    // Core operations.
+    void setState(CallState state);
+    void startMedia(const AudioDevices& devices, bool muted);
+    void onServerMessage(const protocol::ServerMessage& message);
+    void onParticipant(const protocol::ParticipantInfo& info);
+    void onLevel(const std::string& padName, double rmsDb);
+    void onMediaConnection(bool connected);
+    // Ends the call locally with `reason`: stops media, then Disconnected (and nothing fires after).
+    void finish(const CallEndReason& reason);
+};
+
+struct IncomingCall::Impl {
+    Impl(detail::Shared shared, std::string id, CallerInfo caller)
+        : shared(std::move(shared)), id(std::move(id)), caller(std::move(caller))
+    {
+    }
+
+    detail::Shared shared;
+    const std::string id;
+    const CallerInfo caller;
+    std::weak_ptr<detail::AgentCore> agent;
+
+    std::weak_ptr<Impl> self;
+
+    // Core.
+    bool ringing = true;
+
+    // View.
+    mutable std::mutex mutex;
+    CallEndReason endReason;
+    Event<const CallEndReason&> callEnded;
+
+    // Ringing ended without an answer from this endpoint: callEnded fires, then nothing more.
+    void end(const CallEndReason& reason);
+    static std::shared_ptr<IncomingCall> makeHandle(std::shared_ptr<Impl> impl);
+};
+
+namespace detail {
+
+// The agent's core: its connection, its calls, token refresh. Library thread only, except where said.
+class AgentCore : public std::enable_shared_from_this<AgentCore> {
+public:
+    AgentCore(Shared shared, std::shared_ptr<TokenCache> token, CallAgentOptions options);
+
+    Shared shared;
+    const std::shared_ptr<TokenCache> token;
+    const CallAgentOptions options;
+    CommunicationUserIdentifier identity;
+    std::unique_ptr<protocol::SignallingClient> connection;
+    std::function<void()> onDisposed;  // tells the client the identity is free again
+
+    std::map<std::string, std::shared_ptr<Call::Impl>> calls;
+    std::map<std::string, std::shared_ptr<IncomingCall::Impl>> incoming;
+    bool disposed = false;
+
+    // Views.
+    mutable std::mutex mutex;
+    std::vector<std::shared_ptr<Call>> callHandles;
+    Event<const CollectionUpdate<std::shared_ptr<Call>>&> callsUpdated;
+    Event<std::shared_ptr<IncomingCall>> incomingCall;
+
+    void attach(std::unique_ptr<protocol::SignallingClient> connection);
+    // Sends a request; `done` runs on the library thread with the server's ack or error.
+    void request(protocol::ClientMessage message, std::function<void(Result<Done>)> done);
+    void send(protocol::ClientMessage message);
+    void addCall(const std::shared_ptr<Call::Impl>& call, const std::shared_ptr<Call>& handle);
+    void removeCall(const std::string& callId);
+    void dispose(std::function<void()> done);
+
+private:
+    void onMessage(const protocol::ServerMessage& message);
+    void onClosed(const protocol::CloseReason& reason);
+    void scheduleRefresh(int64_t delaySeconds);
+    void refreshNow();
+
+    GSource* refreshTimer_ = nullptr;
+};
+
+}  // namespace detail
+
+// The agent's core is its Impl; the public class only forwards.
+struct CallAgent::Impl : detail::AgentCore {
+    using AgentCore::AgentCore;
+    static std::shared_ptr<CallAgent> makeHandle(std::shared_ptr<Impl> impl)
+    {
+        return std::shared_ptr<CallAgent>(new CallAgent(std::move(impl)));
+    }
+};
+
+}  // namespace calling

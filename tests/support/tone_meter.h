@@ -1,0 +1,39 @@
+// Measures a tone in audio a test receives: an appsink (made for a library speaker factory or a
+// pipeline) keeps the last half second of decoded mono float samples, and dominance() tells how
+// much of that audio's energy sits at a given frequency.
+#pragma once
+
+#include <gst/gst.h>
+
+#include <deque>
+#include <memory>
+#include <mutex>
+
+namespace calling::test {
+
+class ToneMeter : public std::enable_shared_from_this<ToneMeter> {
+public:
+    static constexpr int kRate = 48000;
+
+    static std::shared_ptr<ToneMeter> create();
+    // A new appsink (floating) feeding this meter: F32LE mono 48 kHz.
+    GstElement* makeSink();
+
+    // Energy at `frequency` relative to the whole window's energy, 0..1 (about 1 for a pure tone
+    // at that frequency). 0 when there is nothing to measure yet.
+    double dominance(double frequency) const;
+    // RMS of the window, in dBFS (-inf for digital silence or nothing received).
+    double rmsDb() const;
+    // Samples received so far.
+    size_t received() const;
+
+private:
+    ToneMeter() = default;
+    static GstFlowReturn onSample(GstElement* sink, gpointer self);
+
+    mutable std::mutex mutex_;
+    std::deque<float> window_;
+    size_t received_ = 0;
+};
+
+}  // namespace calling::test
