@@ -58,7 +58,10 @@ Result<SocketAddressPtr> parseListenAddress(const std::string& address)
 
 }  // namespace
 
-HttpServer::HttpServer(IdentityApi& identities, const Secrets& secrets) : identities_(identities), secrets_(secrets) {}
+HttpServer::HttpServer(IdentityApi& identities, const Secrets& secrets, SignallingServer* signalling)
+    : identities_(identities), secrets_(secrets), signalling_(signalling)
+{
+}
 
 HttpServer::~HttpServer()
 {
@@ -90,6 +93,8 @@ Result<std::string> HttpServer::listen(const ListenOptions& options)
                               nullptr);
     soup_server_add_early_handler(server_, nullptr, onEarly, this, nullptr);
     soup_server_add_handler(server_, nullptr, onRequest, this, nullptr);
+    if (signalling_)
+        signalling_->install(server_, onEarly, this);
 
     g_autoptr(GError) error = nullptr;
     if (!soup_server_listen(server_, address->get(),

@@ -1,10 +1,12 @@
 // calling-server's HTTP front: listens (HTTP or HTTPS), bounds request bodies, authenticates
-// REST requests with the access key (ACS HMAC-SHA256) and hands them to the identity API.
+// REST requests with the access key (ACS HMAC-SHA256) and hands them to the identity API, and
+// serves the signalling WebSocket on the same port when given a SignallingServer.
 // Runs on the thread-default GMainContext of the thread that calls listen().
 #pragma once
 
 #include "identity_api.h"
 #include "secrets.h"
+#include "signalling_server.h"
 
 #include <calling/result.h>
 
@@ -25,7 +27,8 @@ public:
     static constexpr size_t kMaxBodyBytes = 1024 * 1024;
     static constexpr int64_t kMaxClockSkewSeconds = 300;
 
-    HttpServer(IdentityApi& identities, const Secrets& secrets);
+    // `signalling` (optional) must outlive the server.
+    HttpServer(IdentityApi& identities, const Secrets& secrets, SignallingServer* signalling = nullptr);
     ~HttpServer();
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
@@ -40,6 +43,7 @@ private:
 
     IdentityApi& identities_;
     const Secrets& secrets_;
+    SignallingServer* signalling_;
     SoupServer* server_ = nullptr;
 };
 

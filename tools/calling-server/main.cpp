@@ -1,4 +1,4 @@
-// calling-server: identities, access tokens (and, in later issues, signalling and call control).
+// calling-server: identities, access tokens, signalling and call control.
 //
 // Prints one line on stdout when it is ready, the connection string clients and scripts read:
 //   endpoint=http://127.0.0.1:PORT/;accesskey=KEY
@@ -6,7 +6,10 @@
 #include "http_server.h"
 #include "identity_api.h"
 #include "identity_store.h"
+#include "main_loop_clock.h"
 #include "secrets.h"
+#include "signalling_server.h"
+#include "token_verifier.h"
 
 #include "protocol/connection_string.h"
 
@@ -27,6 +30,16 @@ std::string pick(const char* fromCommandLine, const char* environmentVariable, c
     if (const char* value = g_getenv(environmentVariable); value && *value)
         return value;
     return fallback;
+}
+
+// A duration option in seconds, fractions allowed; nullopt when it is not a number in [min, max].
+std::optional<double> seconds(const std::string& text, double min, double max)
+{
+    char* end = nullptr;
+    double value = g_ascii_strtod(text.c_str(), &end);
+    if (text.empty() || !end || *end || !(value >= min && value <= max))
+        return std::nullopt;
+    return value;
 }
 
 int fail(const std::string& message)
@@ -50,6 +63,9 @@ int main(int argc, char** argv)
     g_autofree char* stateDir = nullptr;
     g_autofree char* tlsCert = nullptr;
     g_autofree char* tlsKey = nullptr;
+    g_autofree char* ringTimeout = nullptr;
+    g_autofree char* gracePeriod = nullptr;
+    g_autofree char* authTimeout = nullptr;
     gboolean verbose = FALSE;
     GOptionEntry entries[] = {
         {"listen", 'l', 0, G_OPTION_ARG_STRING, &listen,
@@ -68,13 +84,25 @@ int main(int argc, char** argv)
          "PEM certificate (chain) to serve https [env CALLING_SERVER_TLS_CERT]", "FILE"},
         {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &tlsKey, "PEM private key of --tls-cert [env CALLING_SERVER_TLS_KEY]",
          "FILE"},
+        {"ring-timeout", 0, 0, G_OPTION_ARG_STRING, &ringTimeout,
+         "Seconds a call rings before it ends with 487/10004 [env CALLING_SERVER_RING_TIMEOUT, default 30]",
+         "SECONDS"},
+        {"grace-period", 0, 0, G_OPTION_ARG_STRING, &gracePeriod,
+         "Seconds a lost agent connection may come back before its calls end with 410/301005 [env "
+         "CALLING_SERVER_GRACE_PERIOD, default 10]",
+         "SECONDS"},
+        {"auth-timeout", 0, 0, G_OPTION_ARG_STRING, &authTimeout,
+         "Seconds an agent connected without an Authorization header has to send auth [env "
+         "CALLING_SERVER_AUTH_TIMEOUT, default 10]",
+         "SECONDS"},
         {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log every request (method, path, status) to stderr",
          nullptr},
         {}};
     g_autoptr(GOptionContext) context = g_option_context_new("- identities, access tokens and calls");
     g_option_context_set_description(
         context, "On start, prints the connection string endpoint=URL;accesskey=KEY as one line on stdout.\n"
-                 "Stops cleanly on SIGINT or SIGTERM. See docs/identity.md for the API.");
+                 "Stops cleanly on SIGINT or SIGTERM. See docs/identity.md for the identity API and\n"
+                 "docs/protocol.md for the signalling at /signalling/v1.");
     g_option_context_add_main_entries(context, entries, nullptr);
     g_autoptr(GError) error = nullptr;
     if (!g_option_context_parse(context, &argc, &argv, &error))
@@ -85,6 +113,28 @@ int main(int argc, char** argv)
     g_log_writer_default_set_use_stderr(TRUE);
     if (verbose)
         g_setenv("G_MESSAGES_DEBUG", G_LOG_DOMAIN, TRUE);
+
+    calling::server::SignallingOptions signallingOptions;
+    struct Duration {
+        const char* option;
+        const char* fromCommandLine;
+        const char* environmentVariable;
+        double min;
+        double* value;
+    } durations[] = {
+        {"--ring-timeout", ringTimeout, "CALLING_SERVER_RING_TIMEOUT", 0.001, &signallingOptions.ringTimeoutSeconds},
+        {"--grace-period", gracePeriod, "CALLING_SERVER_GRACE_PERIOD", 0, &signallingOptions.gracePeriodSeconds},
+        {"--auth-timeout", authTimeout, "CALLING_SERVER_AUTH_TIMEOUT", 0.001, &signallingOptions.authTimeoutSeconds},
+    };
+    for (const auto& duration : durations) {
+        std::string text = pick(duration.fromCommandLine, duration.environmentVariable, "");
+        if (text.empty())
+            continue;
+        auto value = seconds(text, duration.min, 24 * 3600);
+        if (!value)
+            return fail(std::string(duration.option) + " must be a number of seconds up to a day, not '" + text + "'");
+        *duration.value = *value;
+    }
 
     g_autofree char* defaultStateDir = g_build_filename(g_get_user_state_dir(), "calling-server", nullptr);
     std::string dir = pick(stateDir, "CALLING_SERVER_STATE_DIR", defaultStateDir);
@@ -99,7 +149,10 @@ int main(int argc, char** argv)
         return fail(store.error().message);
 
     calling::server::IdentityApi identities(*store.value(), secrets->signingKey);
-    calling::server::HttpServer server(identities, secrets.value());
+    calling::server::MainLoopClock clock;
+    calling::server::AccessTokenVerifier verifier(*store.value(), secrets->signingKey);
+    calling::server::SignallingServer signalling(verifier, clock, signallingOptions);
+    calling::server::HttpServer server(identities, secrets.value(), &signalling);
     calling::server::ListenOptions options{pick(listen, "CALLING_SERVER_LISTEN", "127.0.0.1:0"),
                                            pick(tlsCert, "CALLING_SERVER_TLS_CERT", ""),
                                            pick(tlsKey, "CALLING_SERVER_TLS_KEY", "")};
