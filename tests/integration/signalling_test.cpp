@@ -472,6 +472,10 @@ TEST_F(SignallingTest, RefusedTokensGet401Slash4507BothWays)
             ASSERT_FALSE(welcome) << what;
             EXPECT_EQ(welcome.error().code, 401) << what << ": " << welcome.error().message;
             EXPECT_EQ(welcome.error().subCode, 4507) << what << ": " << welcome.error().message;
+            // The server's own words, from the HTTP 401 body or the in-band error.
+            EXPECT_TRUE(welcome.error().message.starts_with("token") ||
+                        welcome.error().message.starts_with("not a"))
+                << what << ": " << welcome.error().message;
         }
         // The refusal before the upgrade is an HTTP 401 whose body is the documented error.
         auto response =

@@ -109,11 +109,14 @@ private:
     struct WeakSelf;
 
     static void onConnected(GObject* source, GAsyncResult* result, gpointer data);
+    static void onRefusalRead(GObject* source, GAsyncResult* result, gpointer data);
     static void onSocketMessage(SoupWebsocketConnection*, gint type, GBytes* bytes, gpointer self);
     static void onSocketClosed(SoupWebsocketConnection*, gpointer self);
     static gboolean onConnectTimeout(gpointer self);
 
     void connected(SoupWebsocketConnection* connection, const GError* error);
+    // Asks again without the upgrade to read the refusal's body, which libsoup 3.2 keeps to itself.
+    void readRefusal();
     void received(const ServerMessage& message);
     void closed();
     void finishConnect(Result<WelcomeMessage> result);
