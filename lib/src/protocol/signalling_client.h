@@ -14,8 +14,9 @@
 // Every callback fires from that context, never from inside a method call.
 //
 // Ownership: the caller owns the client and may destroy it at any time, also from inside any of
-// its callbacks; no callback fires after the destructor started. Destroying an open client closes
-// the connection (close code 1001), which the server treats as a lost connection (grace window).
+// its callbacks; no callback fires after the destructor started. Destroying an open client drops
+// the connection without waiting for the close handshake, which the server treats as a lost
+// connection (grace window); close() first for a clean 1000.
 #pragma once
 
 #include "protocol/glib_ptr.h"
