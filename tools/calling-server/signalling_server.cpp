@@ -169,8 +169,9 @@ void SignallingServer::onMessage(AgentConnection& connection, bool text, std::st
     }
     auto parsed = parseClientMessage(data);
     if (!parsed) {
-        g_debug("connection %" G_GUINT64_FORMAT ": %d/%d %s", connection.serial(), parsed.error().code,
-                parsed.error().subCode, parsed.error().message.c_str());
+        // Codes only: the message may quote what the agent sent.
+        g_debug("connection %" G_GUINT64_FORMAT ": refused a message, %d/%d", connection.serial(),
+                parsed.error().code, parsed.error().subCode);
         connection.send(parsed.error().toMessage());
         return;
     }

@@ -185,10 +185,8 @@ void SignallingClient::connected(SoupWebsocketConnection* connection, const GErr
         return;  // timed out or closed meanwhile
     if (!connection) {
         guint status = soup_message_get_status(upgrade_.get());
-        // libsoup 3.2 reads a refused handshake's body but does not hand it out, so the status is
-        // what tells a refused token (401, with a 401/4507 `error` as its body) from the rest.
         if (status == SOUP_STATUS_UNAUTHORIZED)
-            finishConnect(Error{401, 4507, "calling-server refused the access token"});
+            readRefusal();
         else if (status == SOUP_STATUS_BAD_REQUEST)
             finishConnect(Error{400, 40002, "calling-server refused the connection request"});
         else
@@ -205,6 +203,37 @@ void SignallingClient::connected(SoupWebsocketConnection* connection, const GErr
         soup_websocket_connection_send_text(
             connection, serialize(ClientMessage(AuthMessage{"", options_.token, options_.resumeEndpointId})).c_str());
     // Either way the server speaks first now: `welcome`, or an `error` before it closes.
+}
+
+void SignallingClient::readRefusal()
+{
+    ThreadDefault scope(context_.get());
+    GUri* uri = soup_message_get_uri(upgrade_.get());
+    GObjectPtr<SoupMessage> again = adopt(soup_message_new_from_uri(SOUP_METHOD_GET, uri));
+    const char* authorization =
+        soup_message_headers_get_one(soup_message_get_request_headers(upgrade_.get()), "Authorization");
+    if (authorization)
+        soup_message_headers_replace(soup_message_get_request_headers(again.get()), "Authorization", authorization);
+    soup_session_send_and_read_async(session_.get(), again.get(), G_PRIORITY_DEFAULT, cancellable_.get(),
+                                     onRefusalRead, new WeakSelf{alive_, this});
+}
+
+void SignallingClient::onRefusalRead(GObject* source, GAsyncResult* result, gpointer data)
+{
+    std::unique_ptr<WeakSelf> weak(static_cast<WeakSelf*>(data));
+    g_autoptr(GBytes) body = soup_session_send_and_read_finish(SOUP_SESSION(source), result, nullptr);
+    SignallingClient* self = weak->get();
+    if (!self || self->state_ != State::Connecting)
+        return;
+    Error refused{401, 4507, "calling-server refused the access token"};
+    gsize size = 0;
+    auto* text = body ? static_cast<const char*>(g_bytes_get_data(body, &size)) : nullptr;
+    auto parsed = parseServerMessage(std::string_view(text ? text : "", size));
+    if (parsed) {
+        if (const auto* error = std::get_if<ErrorMessage>(&parsed.value()); error && error->code == 401)
+            refused = Error{error->code, error->subCode, error->message};
+    }
+    self->finishConnect(refused);
 }
 
 void SignallingClient::finishConnect(Result<WelcomeMessage> result)

@@ -14,8 +14,9 @@
 // Every callback fires from that context, never from inside a method call.
 //
 // Ownership: the caller owns the client and may destroy it at any time, also from inside any of
-// its callbacks; no callback fires after the destructor started. Destroying an open client closes
-// the connection (close code 1001), which the server treats as a lost connection (grace window).
+// its callbacks; no callback fires after the destructor started. Destroying an open client drops
+// the connection without waiting for the close handshake, which the server treats as a lost
+// connection (grace window); close() first for a clean 1000.
 #pragma once
 
 #include "protocol/glib_ptr.h"
@@ -109,11 +110,14 @@ private:
     struct WeakSelf;
 
     static void onConnected(GObject* source, GAsyncResult* result, gpointer data);
+    static void onRefusalRead(GObject* source, GAsyncResult* result, gpointer data);
     static void onSocketMessage(SoupWebsocketConnection*, gint type, GBytes* bytes, gpointer self);
     static void onSocketClosed(SoupWebsocketConnection*, gpointer self);
     static gboolean onConnectTimeout(gpointer self);
 
     void connected(SoupWebsocketConnection* connection, const GError* error);
+    // Asks again without the upgrade to read the refusal's body, which libsoup 3.2 keeps to itself.
+    void readRefusal();
     void received(const ServerMessage& message);
     void closed();
     void finishConnect(Result<WelcomeMessage> result);
