@@ -2,12 +2,14 @@
 // lives in its own file pair.
 #include <gst/gst.h>
 
+#include "call_bin.h"
 #include "call_participant_demux.h"
 
 static gboolean pluginInit(GstPlugin* plugin)
 {
     gboolean registered = FALSE;
     registered |= GST_ELEMENT_REGISTER(callparticipantdemux, plugin);
+    registered |= GST_ELEMENT_REGISTER(callbin, plugin);
     return registered;
 }
 
