@@ -661,7 +661,8 @@ static GstStateChangeReturn call_participant_demux_change_state(GstElement* elem
         gst_flow_combiner_reset(state.combiner.get());
     }
 
-    GstStateChangeReturn ret = GST_ELEMENT_CLASS(call_participant_demux_parent_class)->change_state(element, transition);
+    GstStateChangeReturn ret =
+        GST_ELEMENT_CLASS(call_participant_demux_parent_class)->change_state(element, transition);
     if (ret == GST_STATE_CHANGE_FAILURE)
         return ret;
 
