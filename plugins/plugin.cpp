@@ -1,11 +1,16 @@
 // The "calling" GStreamer plugin. This file only registers the plugin's features; each element
-// lives in its own file pair. Elements arrive with the issues that need them (callbin,
-// callparticipantdemux, callrendersink, the virtual test device provider).
+// lives in its own file pair.
 #include <gst/gst.h>
 
-static gboolean pluginInit(GstPlugin*)
+#include "call_bin.h"
+#include "call_participant_demux.h"
+
+static gboolean pluginInit(GstPlugin* plugin)
 {
-    return TRUE;
+    gboolean registered = FALSE;
+    registered |= GST_ELEMENT_REGISTER(callparticipantdemux, plugin);
+    registered |= GST_ELEMENT_REGISTER(callbin, plugin);
+    return registered;
 }
 
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, calling,

@@ -1,0 +1,1279 @@
+/**
+ * SECTION:element-callbin
+ * @title: callbin
+ *
+ * callbin is one call's media: a webrtcbin (max-bundle, NACK on, jitterbuffer latency tuned for
+ * calls) that a #CallSignaller drives. callbin never touches the network for signalling: the
+ * signaller tells it to offer ("session-requested"), hands it the peer's descriptions and ICE
+ * candidates, and carries callbin's own back to the peer (see lib/src/protocol/call_signaller.h).
+ *
+ * Sending: each request sink pad `audio_%u` takes raw audio, which callbin converts to 48 kHz mono,
+ * encodes with Opus (voice, 32 kb/s, 20 ms frames, in-band FEC) and sends on a sendrecv audio
+ * transceiver of its own. Request the pads before the call is negotiated: webrtcbin 1.22 cannot
+ * add media to a call later. #CallBin:muted turns the sent audio into digital silence without
+ * renegotiating (webrtcbin 1.22 cannot change a transceiver's direction either). A callbin with no
+ * `audio_%u` pad offers to receive audio only, as a recording bot wants.
+ *
+ * Receiving: each remote stream comes out of a sometimes src pad named after its participant,
+ * `audio_<participant>` (the raw id with everything outside [A-Za-z0-9_-] turned into '_'),
+ * carrying the encoded media (audio/x-opus) so that recorders can mux it without transcoding;
+ * decoding is up to the application. The pad's properties (participant-id, kind, stream-id,
+ * display-name) and a sticky "call-stream-info" event say whose stream it is. `pad-added` fires on
+ * a streaming thread when the stream's first packet arrives. An unlinked pad drops its data and
+ * stalls nothing.
+ *
+ * When a stream ends (the peer left, or webrtcbin sent EOS for an inactive transceiver) the pad
+ * stays, its downstream sees a gap rather than EOS, and #CallBin::participant-stream-ended is
+ * emitted. An EOS event sent to callbin (or to its pipeline, as `gst-launch-1.0 -e` does) ends
+ * every remote stream for real, so that recorders can finalize, and callbin posts EOS.
+ *
+ * The signaller is started when callbin goes to PAUSED and stopped when it goes back to READY;
+ * going back to READY ends the call (its webrtcbin is set to NULL and dropped, from the thread
+ * that changes the state) and leaves callbin ready for the next one. As in any live pipeline,
+ * the application recalculates latency on GST_MESSAGE_LATENCY (webrtcbin's network sinks appear
+ * only once the call is negotiated).
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 -e audiotestsrc is-live=true ! callbin name=call signaller=… \
+ *     call. ! queue ! opusdec ! audioconvert ! autoaudiosink
+ * ]| Sends a tone and plays the first remote participant's audio. callbin needs a signaller; the
+ * one that connects to calling-server by itself comes with the signalling issue. In an
+ * application, connect to `pad-added` and link each `audio_*` pad to a decoder (opusdec) or a
+ * muxer.
+ */
+#include "call_bin.h"
+
+#include <gst/sdp/sdp.h>
+#include <gst/webrtc/webrtc.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "call_participant_demux.h"
+#include "call_stream_info.h"
+#include "gstreamer/ref_ptr.h"
+#include "protocol/call_signaller.h"
+
+GST_DEBUG_CATEGORY_STATIC(call_bin_debug);
+#define GST_CAT_DEFAULT call_bin_debug
+
+using calling::detail::RefPtr;
+using calling::detail::StreamInfo;
+
+namespace {
+
+// A jitterbuffer of 80 ms absorbs the jitter of most networks a call survives, and keeps the
+// mouth-to-ear delay well below the 150 ms where conversation starts to suffer (ITU-T G.114).
+constexpr guint kDefaultLatency = 80;
+constexpr gboolean kDefaultMuted = FALSE;
+constexpr guint kOpusBitrate = 32000;
+// Opus is sent with this payload type on the first audio transceiver, the next ones counting up.
+constexpr guint kFirstAudioPayloadType = 96;
+constexpr size_t kMaxAudioPads = 16;
+
+enum {
+    PROP_0,
+    PROP_SIGNALLER,
+    PROP_LATENCY,
+    PROP_STUN_SERVER,
+    PROP_MUTED,
+    PROP_PEER_ID,
+};
+
+enum {
+    SIGNAL_PARTICIPANT_STREAM_ENDED,
+    SIGNAL_COUNT,
+};
+
+guint binSignals[SIGNAL_COUNT];
+
+GstStaticPadTemplate audioSinkTemplate =
+    GST_STATIC_PAD_TEMPLATE("audio_%u", GST_PAD_SINK, GST_PAD_REQUEST, GST_STATIC_CAPS("audio/x-raw"));
+GstStaticPadTemplate audioSrcTemplate =
+    GST_STATIC_PAD_TEMPLATE("audio_%s", GST_PAD_SRC, GST_PAD_SOMETIMES, GST_STATIC_CAPS("audio/x-opus"));
+GstStaticPadTemplate videoSrcTemplate =
+    GST_STATIC_PAD_TEMPLATE("video_%s", GST_PAD_SRC, GST_PAD_SOMETIMES, GST_STATIC_CAPS("video/x-vp8"));
+
+// How a received stream is unpacked, by its RTP encoding name. Decoding is the application's.
+struct ReceiveCodec {
+    const char* encodingName;
+    const char* kind;
+    const char* depayloader;
+};
+constexpr ReceiveCodec kReceiveCodecs[] = {
+    {"OPUS", "audio", "rtpopusdepay"},
+    {"VP8", "video", "rtpvp8depay"},
+};
+
+RefPtr<GstCaps> opusRtpCaps(guint payloadType)
+{
+    return RefPtr<GstCaps>::adopt(gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, "audio",
+                                                      "encoding-name", G_TYPE_STRING, "OPUS", "clock-rate",
+                                                      G_TYPE_INT, 48000, "encoding-params", G_TYPE_STRING, "2",
+                                                      "payload", G_TYPE_INT, gint(payloadType), nullptr));
+}
+
+// One request sink pad and the encoding chain behind it.
+struct SendSlot {
+    RefPtr<GstPad> ghost;
+    std::vector<RefPtr<GstElement>> elements;  // in link order
+    RefPtr<GstElement> volume;
+    guint payloadType = 0;
+    RefPtr<GstPad> webrtcPad;  // the sink pad of the current webrtcbin it feeds
+};
+
+// One webrtcbin src pad and the depayloader behind it.
+struct ReceiveChain {
+    RefPtr<GstPad> webrtcPad;
+    RefPtr<GstElement> tail;  // depayloader, or a fakesink for what callbin cannot unpack
+    RefPtr<GstPad> demuxSink;
+};
+
+struct PromiseContext {
+    GWeakRef bin;
+    guint64 generation;
+    std::string peerId;
+};
+
+void freePromiseContext(gpointer data)
+{
+    auto* context = static_cast<PromiseContext*>(data);
+    g_weak_ref_clear(&context->bin);
+    delete context;
+}
+
+}  // namespace
+
+// The element's C++ state, new-ed in init and deleted in finalize.
+//
+// Locks, in the order they are taken:
+//   1. the element's state lock (GST_STATE_LOCK), held by GStreamer around state changes;
+//   2. `structureMutex`, held while webrtcbin or a send slot is built or torn down (state changes,
+//      request and release of pads), so that a slot is never half attached. Never taken on a
+//      streaming thread or webrtcbin's thread, so it may be held while webrtcbin goes to NULL;
+//   3. `mutex`, for everything below. Never held while calling into webrtcbin, the signaller or
+//      other elements, adding or removing pads or elements, or emitting signals: take what is
+//      needed (references) and let go first.
+struct CallBinState {
+    std::mutex structureMutex;
+    std::mutex mutex;
+
+    // Properties.
+    RefPtr<CallSignaller> signaller;
+    guint latency = kDefaultLatency;
+    std::string stunServer;
+    bool muted = kDefaultMuted;
+
+    RefPtr<GstElement> demux;
+    // The webrtcbin of the current call; a new one for each call (webrtcbin 1.22 can neither
+    // restart ICE nor forget a negotiation). Null in NULL and READY after a call.
+    RefPtr<GstElement> webrtc;
+    // Counts webrtcbins, so that late answers from a previous call's webrtcbin are recognised.
+    guint64 generation = 0;
+
+    std::vector<std::unique_ptr<SendSlot>> sendSlots;
+    guint nextAudioIndex = 0;
+    std::vector<ReceiveChain> receiveChains;
+
+    // The signaller's handlers, connected from PAUSED to READY.
+    std::vector<gulong> signallerHandlers;
+    bool running = false;
+
+    // The session: one peer per call.
+    std::string peerId;
+    std::string peerDisplayName;
+    bool negotiating = false;  // an offer was made or received: no new transceivers from now on
+    // The peer left: media in both directions is dropped until the next call. Read by pad probes.
+    std::atomic<bool> sessionEnded = false;
+};
+
+struct _CallBin {
+    GstBin parent;
+    CallBinState* state;
+};
+
+struct _CallBinPad {
+    GstGhostPad parent;
+    // Written once before the pad is added, read by property getters: under the pad's object lock.
+    StreamInfo* info;
+};
+
+G_DEFINE_TYPE(CallBinPad, call_bin_pad, GST_TYPE_GHOST_PAD)
+
+G_DEFINE_TYPE_WITH_CODE(CallBin, call_bin, GST_TYPE_BIN,
+                        GST_DEBUG_CATEGORY_INIT(call_bin_debug, "callbin", 0, "Call media around webrtcbin"))
+
+GST_ELEMENT_REGISTER_DEFINE(callbin, "callbin", GST_RANK_NONE, CALL_TYPE_BIN)
+
+// ---------------------------------------------------------------------------------------------
+// The src pad type
+
+enum {
+    PAD_PROP_0,
+    PAD_PROP_FIRST_INFO,
+};
+
+static void call_bin_pad_init(CallBinPad* self)
+{
+    self->info = new StreamInfo;
+}
+
+static void call_bin_pad_finalize(GObject* object)
+{
+    delete CALL_BIN_PAD(object)->info;
+    G_OBJECT_CLASS(call_bin_pad_parent_class)->finalize(object);
+}
+
+static void call_bin_pad_get_property(GObject* object, guint propertyId, GValue* value, GParamSpec* pspec)
+{
+    auto* self = CALL_BIN_PAD(object);
+    GST_OBJECT_LOCK(self);
+    StreamInfo info = *self->info;
+    GST_OBJECT_UNLOCK(self);
+    if (!calling::detail::getStreamInfoProperty(info, PAD_PROP_FIRST_INFO, propertyId, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID(object, propertyId, pspec);
+}
+
+static void call_bin_pad_class_init(CallBinPadClass* klass)
+{
+    GObjectClass* objectClass = G_OBJECT_CLASS(klass);
+    objectClass->finalize = call_bin_pad_finalize;
+    objectClass->get_property = call_bin_pad_get_property;
+    calling::detail::installStreamInfoProperties(objectClass, PAD_PROP_FIRST_INFO);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+namespace {
+
+RefPtr<GstElement> makeElement(CallBin* self, const char* factory, const char* name = nullptr)
+{
+    auto element = RefPtr<GstElement>::adopt(gst_element_factory_make(factory, name));
+    if (!element)
+        GST_ELEMENT_ERROR(self, CORE, MISSING_PLUGIN, ("Missing element '%s'.", factory),
+                          ("callbin needs %s; install the GStreamer plugin that provides it.", factory));
+    return element;
+}
+
+// A webrtcbin promise reply's error, if any, as text.
+std::string promiseError(GstPromise* promise)
+{
+    if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED)
+        return "no reply (webrtcbin closed)";
+    const GstStructure* reply = gst_promise_get_reply(promise);
+    if (!reply || !gst_structure_has_field(reply, "error"))
+        return {};
+    g_autoptr(GError) error = nullptr;
+    gst_structure_get(reply, "error", G_TYPE_ERROR, &error, nullptr);
+    return error ? error->message : "unknown error";
+}
+
+// The bin and its current webrtcbin for a promise's context, if the promise belongs to it.
+struct Current {
+    RefPtr<CallBin> bin;
+    RefPtr<GstElement> webrtc;
+    RefPtr<CallSignaller> signaller;
+};
+
+Current currentFor(PromiseContext* context)
+{
+    Current current;
+    current.bin = RefPtr<CallBin>::adopt(static_cast<CallBin*>(g_weak_ref_get(&context->bin)));
+    if (!current.bin)
+        return {};
+    CallBinState& state = *current.bin->state;
+    std::lock_guard lock(state.mutex);
+    if (state.generation != context->generation || !state.running || state.peerId != context->peerId)
+        return {};
+    current.webrtc = state.webrtc;
+    current.signaller = state.signaller;
+    if (!current.webrtc || !current.signaller)
+        return {};
+    return current;
+}
+
+GstPromise* newPromise(CallBin* self, guint64 generation, const std::string& peerId, GstPromiseChangeFunc func)
+{
+    auto* context = new PromiseContext{{}, generation, peerId};
+    g_weak_ref_init(&context->bin, self);
+    return gst_promise_new_with_change_func(func, context, freePromiseContext);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Negotiation. Promise callbacks run on webrtcbin's own thread; none of them blocks.
+
+static void setLocalAndSend(PromiseContext* context, GstPromise* promise, const char* field, const char* type)
+{
+    Current current = currentFor(context);
+    if (!current.bin)
+        return;
+    if (std::string error = promiseError(promise); !error.empty()) {
+        GST_ELEMENT_ERROR(current.bin.get(), STREAM, FAILED, ("Could not create the %s.", type),
+                          ("webrtcbin: %s", error.c_str()));
+        return;
+    }
+    GstWebRTCSessionDescription* description = nullptr;
+    gst_structure_get(gst_promise_get_reply(promise), field, GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &description,
+                      nullptr);
+    if (!description) {
+        GST_ELEMENT_ERROR(current.bin.get(), STREAM, FAILED, ("Could not create the %s.", type),
+                          ("webrtcbin replied without one"));
+        return;
+    }
+    g_signal_emit_by_name(current.webrtc.get(), "set-local-description", description, nullptr);
+    g_autofree gchar* sdp = gst_sdp_message_as_text(description->sdp);
+    gst_webrtc_session_description_free(description);
+    GST_DEBUG_OBJECT(current.bin.get(), "sending %s to %s:\n%s", type, context->peerId.c_str(), sdp);
+    call_signaller_send_sdp(current.signaller.get(), context->peerId.c_str(), type, sdp);
+}
+
+static void onOfferCreated(GstPromise* promise, gpointer data)
+{
+    setLocalAndSend(static_cast<PromiseContext*>(data), promise, "offer", "offer");
+}
+
+static void onAnswerCreated(GstPromise* promise, gpointer data)
+{
+    setLocalAndSend(static_cast<PromiseContext*>(data), promise, "answer", "answer");
+}
+
+static void onRemoteOfferSet(GstPromise* promise, gpointer data)
+{
+    auto* context = static_cast<PromiseContext*>(data);
+    Current current = currentFor(context);
+    if (!current.bin)
+        return;
+    if (std::string error = promiseError(promise); !error.empty()) {
+        GST_ELEMENT_ERROR(current.bin.get(), STREAM, FAILED, ("The peer's offer was refused."),
+                          ("webrtcbin: %s", error.c_str()));
+        return;
+    }
+    // The offer may have made webrtcbin create transceivers of its own (media callbin does not
+    // send). They get NACK too; here rather than in on-new-transceiver, where webrtcbin 1.22 holds
+    // its lock.
+    GArray* transceivers = nullptr;
+    g_signal_emit_by_name(current.webrtc.get(), "get-transceivers", &transceivers);
+    if (transceivers) {
+        for (guint i = 0; i < transceivers->len; ++i)
+            g_object_set(g_array_index(transceivers, GstWebRTCRTPTransceiver*, i), "do-nack", TRUE, nullptr);
+        g_array_unref(transceivers);
+    }
+    auto answered = RefPtr<GstPromise>::adopt(
+        newPromise(current.bin.get(), context->generation, context->peerId, onAnswerCreated));
+    g_signal_emit_by_name(current.webrtc.get(), "create-answer", nullptr, answered.get());
+}
+
+static void onRemoteAnswerSet(GstPromise* promise, gpointer data)
+{
+    auto* context = static_cast<PromiseContext*>(data);
+    Current current = currentFor(context);
+    if (!current.bin)
+        return;
+    if (std::string error = promiseError(promise); !error.empty())
+        GST_ELEMENT_ERROR(current.bin.get(), STREAM, FAILED, ("The peer's answer was refused."),
+                          ("webrtcbin: %s", error.c_str()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The signaller's signals. They come from the signaller's thread, never a streaming thread.
+
+// The session's webrtcbin for `peerId`, adopting the peer if there is no session yet.
+static Current sessionFor(CallBin* self, const char* peerId, bool mayStart, guint64* generation)
+{
+    CallBinState& state = *self->state;
+    Current current;
+    bool adopted = false;
+    {
+        std::lock_guard lock(state.mutex);
+        if (!state.running || !state.webrtc) {
+            GST_DEBUG_OBJECT(self, "not running: ignoring the signaller");
+            return {};
+        }
+        if (state.peerId.empty() && mayStart) {
+            state.peerId = peerId;
+            adopted = true;
+        } else if (state.peerId != peerId) {
+            GST_WARNING_OBJECT(self, "ignoring %s: this call is with %s", peerId,
+                               state.peerId.empty() ? "nobody yet" : state.peerId.c_str());
+            return {};
+        }
+        *generation = state.generation;
+        current = Current{RefPtr<CallBin>::ref(self), state.webrtc, state.signaller};
+    }
+    if (adopted)
+        g_object_notify(G_OBJECT(self), "peer-id");
+    return current;
+}
+
+static void onSessionRequested(CallSignaller*, const gchar* peerId, const gchar* displayName, gpointer data)
+{
+    auto* self = CALL_BIN(data);
+    CallBinState& state = *self->state;
+    guint64 generation = 0;
+    bool addReceiver = false;
+    {
+        std::lock_guard lock(state.mutex);
+        if (state.negotiating) {
+            GST_WARNING_OBJECT(self, "ignoring a session request for %s: already negotiated with %s", peerId,
+                               state.peerId.c_str());
+            return;
+        }
+    }
+    Current current = sessionFor(self, peerId, true, &generation);
+    if (!current.bin)
+        return;
+    {
+        std::lock_guard lock(state.mutex);
+        state.peerDisplayName = displayName ? displayName : "";
+        state.negotiating = true;
+        addReceiver = state.sendSlots.empty();
+    }
+    GST_INFO_OBJECT(self, "offering to %s", peerId);
+    if (addReceiver) {
+        // Nothing to send: offer to receive audio anyway, as a recorder wants.
+        RefPtr<GstCaps> caps = opusRtpCaps(kFirstAudioPayloadType);
+        GstWebRTCRTPTransceiver* transceiver = nullptr;
+        g_signal_emit_by_name(current.webrtc.get(), "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
+                              caps.get(), &transceiver);
+        if (transceiver) {
+            g_object_set(transceiver, "do-nack", TRUE, nullptr);
+            gst_object_unref(transceiver);
+        }
+    }
+    auto offered = RefPtr<GstPromise>::adopt(newPromise(self, generation, peerId, onOfferCreated));
+    g_signal_emit_by_name(current.webrtc.get(), "create-offer", nullptr, offered.get());
+}
+
+static void onSessionDescription(CallSignaller*, const gchar* peerId, const gchar* type, const gchar* sdp,
+                                 gpointer data)
+{
+    auto* self = CALL_BIN(data);
+    bool isOffer = g_strcmp0(type, "offer") == 0;
+    if (!isOffer && g_strcmp0(type, "answer") != 0) {
+        GST_WARNING_OBJECT(self, "ignoring a session description of type '%s' from %s", type, peerId);
+        return;
+    }
+    guint64 generation = 0;
+    Current current = sessionFor(self, peerId, isOffer, &generation);
+    if (!current.bin)
+        return;
+
+    GstSDPMessage* message = nullptr;
+    if (gst_sdp_message_new_from_text(sdp, &message) != GST_SDP_OK || gst_sdp_message_medias_len(message) == 0) {
+        if (message)
+            gst_sdp_message_free(message);
+        GST_ELEMENT_ERROR(self, STREAM, DECODE, ("The peer sent an unusable %s.", type),
+                          ("SDP from %s does not parse or has no media", peerId));
+        return;
+    }
+    if (isOffer) {
+        std::lock_guard lock(self->state->mutex);
+        self->state->negotiating = true;
+    }
+    GST_INFO_OBJECT(self, "%s from %s", type, peerId);
+    GstWebRTCSessionDescription* description = gst_webrtc_session_description_new(
+        isOffer ? GST_WEBRTC_SDP_TYPE_OFFER : GST_WEBRTC_SDP_TYPE_ANSWER, message);
+    auto set = RefPtr<GstPromise>::adopt(
+        newPromise(self, generation, peerId, isOffer ? onRemoteOfferSet : onRemoteAnswerSet));
+    g_signal_emit_by_name(current.webrtc.get(), "set-remote-description", description, set.get());
+    gst_webrtc_session_description_free(description);
+}
+
+static void onHandleIce(CallSignaller*, const gchar* peerId, guint mlineIndex, const gchar* candidate, gpointer data)
+{
+    auto* self = CALL_BIN(data);
+    // webrtcbin 1.22 has no end-of-candidates: an empty candidate says nothing it can use.
+    if (!candidate || !*candidate)
+        return;
+    guint64 generation = 0;
+    Current current = sessionFor(self, peerId, false, &generation);
+    if (!current.bin)
+        return;
+    // Candidates that arrive before the description are kept by webrtcbin until it comes.
+    g_signal_emit_by_name(current.webrtc.get(), "add-ice-candidate", mlineIndex, candidate);
+}
+
+static void sendEos(GstElement*, gpointer data)
+{
+    for (RefPtr<GstPad>& pad : *static_cast<std::vector<RefPtr<GstPad>>*>(data))
+        gst_pad_send_event(pad.get(), gst_event_new_eos());
+}
+
+static void onSessionEnded(CallSignaller*, const gchar* peerId, gpointer data)
+{
+    auto* self = CALL_BIN(data);
+    CallBinState& state = *self->state;
+    auto ends = std::make_unique<std::vector<RefPtr<GstPad>>>();
+    {
+        std::lock_guard lock(state.mutex);
+        if (state.peerId != peerId || state.sessionEnded)
+            return;
+        state.sessionEnded = true;
+        for (ReceiveChain& chain : state.receiveChains) {
+            if (chain.demuxSink)
+                ends->push_back(RefPtr<GstPad>::adopt(gst_pad_get_peer(chain.webrtcPad.get())));
+        }
+    }
+    GST_INFO_OBJECT(self, "%s left: ending the session's streams", peerId);
+    // The EOS goes through the depayloaders, whose stream locks a streaming thread may hold for a
+    // while: not on the signaller's thread.
+    gst_element_call_async(GST_ELEMENT(self), sendEos, ends.release(), [](gpointer data) {
+        delete static_cast<std::vector<RefPtr<GstPad>>*>(data);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// webrtcbin's signals
+
+static void onIceCandidate(GstElement* webrtc, guint mlineIndex, const gchar* candidate, gpointer data)
+{
+    auto* self = CALL_BIN(data);
+    CallBinState& state = *self->state;
+    RefPtr<CallSignaller> signaller;
+    std::string peerId;
+    {
+        std::lock_guard lock(state.mutex);
+        if (state.webrtc != webrtc || !state.running || state.peerId.empty())
+            return;
+        signaller = state.signaller;
+        peerId = state.peerId;
+    }
+    if (signaller)
+        call_signaller_send_ice(signaller.get(), peerId.c_str(), mlineIndex, candidate);
+}
+
+static GstPadProbeReturn dropAfterSessionEnd(GstPad*, GstPadProbeInfo*, gpointer data)
+{
+    return static_cast<CallBinState*>(data)->sessionEnded ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+}
+
+// A remote stream: from webrtcbin's streaming thread, when its first packet arrives.
+static void onWebrtcPadAdded(GstElement* webrtc, GstPad* pad, gpointer data)
+{
+    auto* self = CALL_BIN(data);
+    CallBinState& state = *self->state;
+    if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC)
+        return;
+
+    StreamInfo info;
+    RefPtr<GstElement> demux;
+    {
+        std::lock_guard lock(state.mutex);
+        if (state.webrtc != webrtc)
+            return;
+        info.participantId = state.peerId;
+        info.displayName = state.peerDisplayName;
+        demux = state.demux;
+    }
+
+    const ReceiveCodec* codec = nullptr;
+    g_autoptr(GstCaps) caps = gst_pad_get_current_caps(pad);
+    if (caps && !gst_caps_is_empty(caps)) {
+        const char* encoding = gst_structure_get_string(gst_caps_get_structure(caps, 0), "encoding-name");
+        for (const ReceiveCodec& candidate : kReceiveCodecs) {
+            if (encoding && g_ascii_strcasecmp(encoding, candidate.encodingName) == 0)
+                codec = &candidate;
+        }
+    }
+
+    g_autofree gchar* msid = nullptr;
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(pad), "msid"))
+        g_object_get(pad, "msid", &msid, nullptr);
+    g_autoptr(GstWebRTCRTPTransceiver) transceiver = nullptr;
+    g_object_get(pad, "transceiver", &transceiver, nullptr);
+    g_autofree gchar* mid = nullptr;
+    if (transceiver)
+        g_object_get(transceiver, "mid", &mid, nullptr);
+    info.streamId = msid && *msid ? msid : mid ? mid : GST_PAD_NAME(pad);
+
+    ReceiveChain chain;
+    chain.webrtcPad = RefPtr<GstPad>::ref(pad);
+    if (!codec) {
+        // Unlinked, webrtcbin's jitterbuffer would stop and take the whole bundle down with it.
+        GST_WARNING_OBJECT(self, "no depayloader for %" GST_PTR_FORMAT ": discarding the stream", caps);
+        chain.tail = makeElement(self, "fakesink");
+        if (!chain.tail)
+            return;
+        g_object_set(chain.tail.get(), "async", FALSE, "sync", FALSE, nullptr);
+        gst_bin_add(GST_BIN(self), chain.tail.get());
+        gst_element_sync_state_with_parent(chain.tail.get());
+    } else {
+        info.kind = codec->kind;
+        chain.tail = makeElement(self, codec->depayloader);
+        if (!chain.tail)
+            return;
+        gst_bin_add(GST_BIN(self), chain.tail.get());
+        gst_element_sync_state_with_parent(chain.tail.get());
+        g_autoptr(GstPad) depaySrc = gst_element_get_static_pad(chain.tail.get(), "src");
+        // Stored before any data: it follows stream-start, caps and segment to the demuxer.
+        gst_pad_store_sticky_event(depaySrc, calling::detail::newStreamInfoEvent(info).get());
+        chain.demuxSink = RefPtr<GstPad>::adopt(gst_element_request_pad_simple(demux.get(), "sink_%u"));
+        if (!chain.demuxSink || gst_pad_link(depaySrc, chain.demuxSink.get()) != GST_PAD_LINK_OK) {
+            GST_ELEMENT_ERROR(self, CORE, PAD, ("Could not route a remote stream."),
+                              ("linking %s to the participant demuxer failed", codec->depayloader));
+            return;
+        }
+        GST_INFO_OBJECT(self, "remote %s stream %s of %s on %s", info.kind.c_str(), info.streamId.c_str(),
+                        info.participantId.c_str(), GST_PAD_NAME(pad));
+    }
+    gst_pad_add_probe(pad, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                      dropAfterSessionEnd, &state, nullptr);
+    g_autoptr(GstPad) tailSink = gst_element_get_static_pad(chain.tail.get(), "sink");
+    if (gst_pad_link(pad, tailSink) != GST_PAD_LINK_OK) {
+        GST_ELEMENT_ERROR(self, CORE, PAD, ("Could not route a remote stream."),
+                          ("linking %s failed", GST_PAD_NAME(pad)));
+        return;
+    }
+    std::lock_guard lock(state.mutex);
+    state.receiveChains.push_back(std::move(chain));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The demuxer's signals
+
+// A participant's stream got a pad in the demuxer: ghost it. From a streaming thread.
+static void onDemuxPadAdded(GstElement*, GstPad* pad, gpointer data)
+{
+    auto* self = CALL_BIN(data);
+    if (!GST_PAD_IS_SRC(pad))
+        return;
+    StreamInfo info;
+    g_autofree gchar* participantId = nullptr;
+    g_autofree gchar* kind = nullptr;
+    g_autofree gchar* streamId = nullptr;
+    g_autofree gchar* displayName = nullptr;
+    g_object_get(pad, "participant-id", &participantId, "kind", &kind, "stream-id", &streamId, "display-name",
+                 &displayName, nullptr);
+    auto text = [](const gchar* value) { return std::string(value ? value : ""); };
+    info = StreamInfo{text(participantId), text(kind), text(streamId), text(displayName)};
+
+    GstPadTemplate* templ =
+        gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(self), info.kind == "video" ? "video_%s" : "audio_%s");
+    auto ghost = RefPtr<GstPad>::adopt(GST_PAD(g_object_new(CALL_TYPE_BIN_PAD, "name", GST_PAD_NAME(pad), "direction",
+                                                            GST_PAD_SRC, "template", templ, nullptr)));
+    *CALL_BIN_PAD(ghost.get())->info = info;
+    gst_ghost_pad_set_target(GST_GHOST_PAD(ghost.get()), pad);
+    gst_pad_set_active(ghost.get(), TRUE);
+    GST_INFO_OBJECT(self, "exposing %s for %s", GST_PAD_NAME(pad), info.participantId.c_str());
+    gst_element_add_pad(GST_ELEMENT(self), ghost.get());
+}
+
+// The demuxer dropped its pads (going to READY): so does callbin.
+static void onDemuxPadRemoved(GstElement*, GstPad* pad, gpointer data)
+{
+    auto* self = CALL_BIN(data);
+    if (!GST_PAD_IS_SRC(pad))
+        return;
+    g_autoptr(GstPad) ghost = gst_element_get_static_pad(GST_ELEMENT(self), GST_PAD_NAME(pad));
+    if (ghost && GST_PAD_IS_SRC(ghost)) {
+        gst_pad_set_active(ghost, FALSE);
+        gst_element_remove_pad(GST_ELEMENT(self), ghost);
+    }
+}
+
+static void onParticipantStreamEnded(GstElement*, const gchar* participantId, const gchar* padName, gpointer data)
+{
+    g_signal_emit(CALL_BIN(data), binSignals[SIGNAL_PARTICIPANT_STREAM_ENDED], 0, participantId, padName);
+}
+
+// ---------------------------------------------------------------------------------------------
+// webrtcbin's life: one per call
+
+// Links a send slot to a new sendrecv transceiver of `webrtc`. Under structureMutex, before the call
+// is negotiated.
+static bool attachSendSlot(CallBin* self, GstElement* webrtc, SendSlot& slot)
+{
+    RefPtr<GstCaps> caps = opusRtpCaps(slot.payloadType);
+    GstPadTemplate* templ = gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(webrtc), "sink_%u");
+    // Requesting with caps makes webrtcbin create a transceiver of that kind for this pad alone.
+    slot.webrtcPad = RefPtr<GstPad>::adopt(gst_element_request_pad(webrtc, templ, nullptr, caps.get()));
+    if (!slot.webrtcPad) {
+        GST_ELEMENT_ERROR(self, CORE, PAD, ("Could not add an audio stream to the call."),
+                          ("webrtcbin refused a sink pad"));
+        return false;
+    }
+    g_autoptr(GstWebRTCRTPTransceiver) transceiver = nullptr;
+    g_object_get(slot.webrtcPad.get(), "transceiver", &transceiver, nullptr);
+    // webrtcbin 1.22 leaves NACK off per transceiver; the codec preference makes the offer name Opus
+    // with our payload type even before the first buffer has given the pad caps.
+    if (transceiver)
+        g_object_set(transceiver, "do-nack", TRUE, "codec-preferences", caps.get(), nullptr);
+    g_autoptr(GstPad) src = gst_element_get_static_pad(slot.elements.back().get(), "src");
+    if (gst_pad_link(src, slot.webrtcPad.get()) != GST_PAD_LINK_OK) {
+        GST_ELEMENT_ERROR(self, CORE, PAD, ("Could not add an audio stream to the call."),
+                          ("linking the encoder to webrtcbin failed"));
+        return false;
+    }
+    return true;
+}
+
+// libnice looks for a UPnP router by default: multicast discovery, a thread per call, and port
+// mappings opened on home routers behind the user's back. Browsers do without it; so does callbin.
+static void disableUpnp(CallBin* self, GstElement* webrtc)
+{
+    g_autoptr(GObject) ice = nullptr;
+    g_object_get(webrtc, "ice-agent", &ice, nullptr);
+    if (!ice || !g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "agent"))
+        return;
+    g_autoptr(GObject) agent = nullptr;
+    g_object_get(ice, "agent", &agent, nullptr);
+    if (agent && g_object_class_find_property(G_OBJECT_GET_CLASS(agent), "upnp"))
+        g_object_set(agent, "upnp", FALSE, nullptr);
+    else
+        GST_DEBUG_OBJECT(self, "no libnice agent to configure");
+}
+
+// A new call's webrtcbin, with every send slot attached. From a state change.
+static bool createWebrtc(CallBin* self)
+{
+    CallBinState& state = *self->state;
+    std::lock_guard structure(state.structureMutex);
+    RefPtr<GstElement> webrtc = makeElement(self, "webrtcbin", "webrtc");
+    if (!webrtc)
+        return false;
+    guint latency = 0;
+    std::string stunServer;
+    // The slots' list only changes under structureMutex, held here.
+    std::vector<SendSlot*> slots;
+    {
+        std::lock_guard lock(state.mutex);
+        latency = state.latency;
+        stunServer = state.stunServer;
+        for (auto& slot : state.sendSlots)
+            slots.push_back(slot.get());
+    }
+    // Browsers and SFUs expect one transport for everything; webrtcbin defaults to one per m-line.
+    gst_util_set_object_arg(G_OBJECT(webrtc.get()), "bundle-policy", "max-bundle");
+    g_object_set(webrtc.get(), "latency", latency, nullptr);
+    if (!stunServer.empty())
+        g_object_set(webrtc.get(), "stun-server", stunServer.c_str(), nullptr);
+    disableUpnp(self, webrtc.get());
+    g_signal_connect(webrtc.get(), "on-ice-candidate", G_CALLBACK(onIceCandidate), self);
+    g_signal_connect(webrtc.get(), "pad-added", G_CALLBACK(onWebrtcPadAdded), self);
+    gst_bin_add(GST_BIN(self), webrtc.get());
+    for (SendSlot* slot : slots) {
+        if (!attachSendSlot(self, webrtc.get(), *slot))
+            return false;
+    }
+    std::lock_guard lock(state.mutex);
+    state.webrtc = std::move(webrtc);
+    ++state.generation;
+    state.peerId.clear();
+    state.peerDisplayName.clear();
+    state.negotiating = false;
+    state.sessionEnded = false;
+    return true;
+}
+
+// Ends the call: its webrtcbin, the receive chains and the session go. From a state change, with
+// streaming stopped (after PAUSED to READY), so never from a streaming thread: webrtcbin joins its
+// threads when set to NULL.
+static void destroyWebrtc(CallBin* self)
+{
+    CallBinState& state = *self->state;
+    std::lock_guard structure(state.structureMutex);
+    RefPtr<GstElement> webrtc;
+    std::vector<ReceiveChain> chains;
+    std::vector<SendSlot*> slots;
+    RefPtr<GstElement> demux;
+    {
+        std::lock_guard lock(state.mutex);
+        webrtc = std::move(state.webrtc);
+        chains.swap(state.receiveChains);
+        for (auto& slot : state.sendSlots)
+            slots.push_back(slot.get());
+        demux = state.demux;
+        state.peerId.clear();
+        state.peerDisplayName.clear();
+        state.negotiating = false;
+    }
+    for (ReceiveChain& chain : chains) {
+        gst_element_set_state(chain.tail.get(), GST_STATE_NULL);
+        gst_bin_remove(GST_BIN(self), chain.tail.get());
+        if (chain.demuxSink)
+            gst_element_release_request_pad(demux.get(), chain.demuxSink.get());
+    }
+    g_object_notify(G_OBJECT(self), "peer-id");
+    if (!webrtc)
+        return;
+    g_signal_handlers_disconnect_by_data(webrtc.get(), self);
+    for (SendSlot* slot : slots) {
+        if (!slot->webrtcPad)
+            continue;
+        g_autoptr(GstPad) src = gst_element_get_static_pad(slot->elements.back().get(), "src");
+        gst_pad_unlink(src, slot->webrtcPad.get());
+        slot->webrtcPad.reset();
+    }
+    // The pitfall that leaks webrtcbin's fds is removing it while it still runs: NULL first.
+    gst_element_set_state(webrtc.get(), GST_STATE_NULL);
+    gst_bin_remove(GST_BIN(self), webrtc.get());
+    GST_DEBUG_OBJECT(self, "call torn down");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The signaller's life: PAUSED to READY
+
+static void startSignaller(CallBin* self)
+{
+    CallBinState& state = *self->state;
+    RefPtr<CallSignaller> signaller;
+    {
+        std::lock_guard lock(state.mutex);
+        signaller = state.signaller;
+        state.running = true;
+    }
+    if (!signaller) {
+        GST_WARNING_OBJECT(self, "no signaller: this call will never be negotiated");
+        return;
+    }
+    std::vector<gulong> handlers = {
+        g_signal_connect(signaller.get(), "session-requested", G_CALLBACK(onSessionRequested), self),
+        g_signal_connect(signaller.get(), "session-description", G_CALLBACK(onSessionDescription), self),
+        g_signal_connect(signaller.get(), "handle-ice", G_CALLBACK(onHandleIce), self),
+        g_signal_connect(signaller.get(), "session-ended", G_CALLBACK(onSessionEnded), self),
+    };
+    {
+        std::lock_guard lock(state.mutex);
+        state.signallerHandlers = std::move(handlers);
+    }
+    call_signaller_start(signaller.get());
+}
+
+static void stopSignaller(CallBin* self)
+{
+    CallBinState& state = *self->state;
+    RefPtr<CallSignaller> signaller;
+    std::vector<gulong> handlers;
+    {
+        std::lock_guard lock(state.mutex);
+        signaller = state.signaller;
+        handlers.swap(state.signallerHandlers);
+        state.running = false;
+    }
+    if (!signaller)
+        return;
+    for (gulong handler : handlers)
+        g_signal_handler_disconnect(signaller.get(), handler);
+    call_signaller_stop(signaller.get());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The element
+
+static GstPad* call_bin_request_new_pad(GstElement* element, GstPadTemplate* templ, const gchar* requestedName,
+                                        const GstCaps*)
+{
+    auto* self = CALL_BIN(element);
+    CallBinState& state = *self->state;
+    if (g_strcmp0(templ->name_template, "audio_%u") != 0)
+        return nullptr;
+
+    // Serialises with state changes, which attach the slots to a new webrtcbin.
+    std::unique_lock structure(state.structureMutex);
+    guint index = 0;
+    guint payloadType = 0;
+    bool muted = false;
+    RefPtr<GstElement> webrtc;
+    {
+        std::lock_guard lock(state.mutex);
+        if (state.negotiating) {
+            GST_WARNING_OBJECT(self, "audio pads must be requested before the call is negotiated");
+            return nullptr;
+        }
+        // Dynamic payload types end at 127.
+        if (state.sendSlots.size() >= kMaxAudioPads) {
+            GST_WARNING_OBJECT(self, "no more than %zu audio pads", kMaxAudioPads);
+            return nullptr;
+        }
+        index = state.nextAudioIndex;
+        if (requestedName && sscanf(requestedName, "audio_%u", &index) != 1)
+            index = state.nextAudioIndex;
+        std::string wanted = "audio_" + std::to_string(index);
+        for (auto& slot : state.sendSlots) {
+            if (GST_PAD_NAME(slot->ghost.get()) == wanted) {
+                GST_WARNING_OBJECT(self, "%s is already in use", wanted.c_str());
+                return nullptr;
+            }
+        }
+        state.nextAudioIndex = std::max(state.nextAudioIndex, index + 1);
+        payloadType = kFirstAudioPayloadType + guint(state.sendSlots.size());
+        auto usedBySlot = [&](guint candidate) {
+            return std::any_of(state.sendSlots.begin(), state.sendSlots.end(),
+                               [&](const std::unique_ptr<SendSlot>& slot) { return slot->payloadType == candidate; });
+        };
+        while (usedBySlot(payloadType))
+            ++payloadType;
+        muted = state.muted;
+        webrtc = state.webrtc;
+    }
+
+    auto slot = std::make_unique<SendSlot>();
+    slot->payloadType = payloadType;
+    for (const char* factory : {"audioconvert", "audioresample", "capsfilter", "volume", "opusenc", "rtpopuspay",
+                                "capsfilter"}) {
+        RefPtr<GstElement> element = makeElement(self, factory);
+        if (!element)
+            return nullptr;
+        slot->elements.push_back(std::move(element));
+    }
+    GstElement* rawFilter = slot->elements[2].get();
+    slot->volume = slot->elements[3];
+    GstElement* encoder = slot->elements[4].get();
+    GstElement* payloader = slot->elements[5].get();
+    GstElement* rtpFilter = slot->elements[6].get();
+
+    // Calls are mono; Opus codes 48 kHz natively.
+    g_autoptr(GstCaps) rawCaps = gst_caps_from_string("audio/x-raw, rate=(int)48000, channels=(int)1");
+    g_object_set(rawFilter, "caps", rawCaps, nullptr);
+    g_object_set(slot->volume.get(), "mute", muted, nullptr);
+    // Voice at 32 kb/s with in-band FEC, which recovers single lost packets. No DTX: a steady packet
+    // flow keeps the far end's jitterbuffer and recorders free of long gaps.
+    gst_util_set_object_arg(G_OBJECT(encoder), "audio-type", "voice");
+    g_object_set(encoder, "bitrate", kOpusBitrate, "inband-fec", TRUE, "packet-loss-percentage", 10, nullptr);
+    g_object_set(payloader, "pt", slot->payloadType, nullptr);
+    RefPtr<GstCaps> rtpCaps = opusRtpCaps(slot->payloadType);
+    g_object_set(rtpFilter, "caps", rtpCaps.get(), nullptr);
+
+    for (auto& element : slot->elements)
+        gst_bin_add(GST_BIN(self), element.get());
+    for (size_t i = 0; i + 1 < slot->elements.size(); ++i)
+        gst_element_link(slot->elements[i].get(), slot->elements[i + 1].get());
+    g_autoptr(GstPad) rtpSrc = gst_element_get_static_pad(rtpFilter, "src");
+    gst_pad_add_probe(rtpSrc, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                      dropAfterSessionEnd, &state, nullptr);
+
+    std::string name = "audio_" + std::to_string(index);
+    g_autoptr(GstPad) target = gst_element_get_static_pad(slot->elements.front().get(), "sink");
+    slot->ghost = RefPtr<GstPad>::adopt(gst_ghost_pad_new_from_template(name.c_str(), target, templ));
+
+    bool attached = !webrtc || attachSendSlot(self, webrtc.get(), *slot);
+    for (auto& element : slot->elements)
+        gst_element_sync_state_with_parent(element.get());
+    if (!attached) {
+        for (auto& element : slot->elements) {
+            gst_element_set_state(element.get(), GST_STATE_NULL);
+            gst_bin_remove(GST_BIN(self), element.get());
+        }
+        return nullptr;
+    }
+
+    GstPad* ghost = slot->ghost.get();
+    {
+        std::lock_guard lock(state.mutex);
+        state.sendSlots.push_back(std::move(slot));
+    }
+    structure.unlock();
+    // Activated by gst_element_add_pad when callbin is already running.
+    gst_element_add_pad(element, ghost);
+    return ghost;
+}
+
+static void call_bin_release_pad(GstElement* element, GstPad* pad)
+{
+    auto* self = CALL_BIN(element);
+    CallBinState& state = *self->state;
+    std::lock_guard structure(state.structureMutex);
+    std::unique_ptr<SendSlot> slot;
+    RefPtr<GstElement> webrtc;
+    {
+        std::lock_guard lock(state.mutex);
+        auto found = std::find_if(state.sendSlots.begin(), state.sendSlots.end(),
+                                  [&](const std::unique_ptr<SendSlot>& slot) { return slot->ghost == pad; });
+        if (found != state.sendSlots.end()) {
+            slot = std::move(*found);
+            state.sendSlots.erase(found);
+        }
+        webrtc = state.webrtc;
+    }
+    if (slot) {
+        gst_pad_set_active(pad, FALSE);
+        gst_element_remove_pad(element, pad);
+        for (auto& chainElement : slot->elements) {
+            gst_element_set_state(chainElement.get(), GST_STATE_NULL);
+            gst_bin_remove(GST_BIN(self), chainElement.get());
+        }
+        // The transceiver stays (webrtcbin 1.22 cannot remove one); it sends nothing any more.
+        if (webrtc && slot->webrtcPad)
+            gst_element_release_request_pad(webrtc.get(), slot->webrtcPad.get());
+    }
+}
+
+static gboolean call_bin_send_event(GstElement* element, GstEvent* event)
+{
+    auto* self = CALL_BIN(element);
+    if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) {
+        // EOS for callbin means: end the remote streams for real, so recorders can finalize. The
+        // sent media ends when the application's sources send their own EOS.
+        RefPtr<GstElement> demux;
+        {
+            std::lock_guard lock(self->state->mutex);
+            demux = self->state->demux;
+        }
+        if (!demux) {
+            gst_event_unref(event);
+            return FALSE;
+        }
+        guint32 seqnum = gst_event_get_seqnum(event);
+        gboolean ended = gst_element_send_event(demux.get(), event);
+        // webrtcbin's network sinks never see an EOS of their own, and a pipeline ends only when
+        // every sink in it did: callbin answers for them, so that `gst-launch-1.0 -e` and
+        // applications that wait for EOS get it once the recorders downstream finished.
+        GstMessage* message = gst_message_new_eos(GST_OBJECT(self));
+        gst_message_set_seqnum(message, seqnum);
+        gst_element_post_message(element, message);
+        return ended;
+    }
+    return GST_ELEMENT_CLASS(call_bin_parent_class)->send_event(element, event);
+}
+
+static GstStateChangeReturn call_bin_change_state(GstElement* element, GstStateChange transition)
+{
+    auto* self = CALL_BIN(element);
+
+    switch (transition) {
+    case GST_STATE_CHANGE_NULL_TO_READY:
+    case GST_STATE_CHANGE_READY_TO_PAUSED: {
+        bool haveWebrtc = false;
+        bool haveDemux = false;
+        {
+            std::lock_guard lock(self->state->mutex);
+            haveWebrtc = bool(self->state->webrtc);
+            haveDemux = bool(self->state->demux);
+        }
+        if (!haveDemux) {
+            GST_ELEMENT_ERROR(self, CORE, MISSING_PLUGIN, ("Missing element 'callparticipantdemux'."),
+                              ("the calling plugin is incompletely registered"));
+            return GST_STATE_CHANGE_FAILURE;
+        }
+        if (!haveWebrtc) {
+            if (!createWebrtc(self))
+                return GST_STATE_CHANGE_FAILURE;
+            // In the middle of READY to PAUSED the new webrtcbin must catch up with READY first.
+            if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+                RefPtr<GstElement> webrtc;
+                {
+                    std::lock_guard lock(self->state->mutex);
+                    webrtc = self->state->webrtc;
+                }
+                if (gst_element_set_state(webrtc.get(), GST_STATE_READY) == GST_STATE_CHANGE_FAILURE)
+                    return GST_STATE_CHANGE_FAILURE;
+            }
+        }
+        break;
+    }
+    case GST_STATE_CHANGE_PAUSED_TO_READY:
+        stopSignaller(self);
+        break;
+    default:
+        break;
+    }
+
+    GstStateChangeReturn ret = GST_ELEMENT_CLASS(call_bin_parent_class)->change_state(element, transition);
+    if (ret == GST_STATE_CHANGE_FAILURE)
+        return ret;
+
+    switch (transition) {
+    case GST_STATE_CHANGE_READY_TO_PAUSED:
+        startSignaller(self);
+        break;
+    case GST_STATE_CHANGE_PAUSED_TO_READY:
+        destroyWebrtc(self);
+        break;
+    default:
+        break;
+    }
+    return ret;
+}
+
+static void call_bin_set_property(GObject* object, guint propertyId, const GValue* value, GParamSpec* pspec)
+{
+    auto* self = CALL_BIN(object);
+    CallBinState& state = *self->state;
+    switch (propertyId) {
+    case PROP_SIGNALLER: {
+        GstState current = GST_STATE(self);
+        if (current > GST_STATE_READY) {
+            GST_WARNING_OBJECT(self, "the signaller can only be changed in NULL or READY");
+            break;
+        }
+        std::lock_guard lock(state.mutex);
+        state.signaller = RefPtr<CallSignaller>::ref(CALL_SIGNALLER(g_value_get_object(value)));
+        break;
+    }
+    case PROP_LATENCY: {
+        RefPtr<GstElement> webrtc;
+        guint latency = g_value_get_uint(value);
+        {
+            std::lock_guard lock(state.mutex);
+            state.latency = latency;
+            webrtc = state.webrtc;
+        }
+        if (webrtc)
+            g_object_set(webrtc.get(), "latency", latency, nullptr);
+        break;
+    }
+    case PROP_STUN_SERVER: {
+        std::lock_guard lock(state.mutex);
+        const char* server = g_value_get_string(value);
+        state.stunServer = server ? server : "";
+        break;
+    }
+    case PROP_MUTED: {
+        std::vector<RefPtr<GstElement>> volumes;
+        bool muted = g_value_get_boolean(value);
+        {
+            std::lock_guard lock(state.mutex);
+            state.muted = muted;
+            for (auto& slot : state.sendSlots)
+                volumes.push_back(slot->volume);
+        }
+        GST_INFO_OBJECT(self, "%s", muted ? "muted" : "unmuted");
+        for (auto& volume : volumes)
+            g_object_set(volume.get(), "mute", muted, nullptr);
+        break;
+    }
+    default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID(object, propertyId, pspec);
+    }
+}
+
+static void call_bin_get_property(GObject* object, guint propertyId, GValue* value, GParamSpec* pspec)
+{
+    CallBinState& state = *CALL_BIN(object)->state;
+    std::lock_guard lock(state.mutex);
+    switch (propertyId) {
+    case PROP_SIGNALLER:
+        g_value_set_object(value, state.signaller.get());
+        break;
+    case PROP_LATENCY:
+        g_value_set_uint(value, state.latency);
+        break;
+    case PROP_STUN_SERVER:
+        g_value_set_string(value, state.stunServer.empty() ? nullptr : state.stunServer.c_str());
+        break;
+    case PROP_MUTED:
+        g_value_set_boolean(value, state.muted);
+        break;
+    case PROP_PEER_ID:
+        g_value_set_string(value, state.peerId.empty() ? nullptr : state.peerId.c_str());
+        break;
+    default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID(object, propertyId, pspec);
+    }
+}
+
+static void call_bin_init(CallBin* self)
+{
+    self->state = new CallBinState;
+    CallBinState& state = *self->state;
+    state.demux = RefPtr<GstElement>::adopt(gst_element_factory_make("callparticipantdemux", "demux"));
+    if (!state.demux) {
+        // Only possible when the plugin is half-registered; change_state reports it.
+        GST_WARNING_OBJECT(self, "callparticipantdemux is not available");
+        return;
+    }
+    // callbin links its src pads only when the application asks: unlinked pads must not stall webrtcbin.
+    g_object_set(state.demux.get(), "allow-not-linked", TRUE, nullptr);
+    g_signal_connect(state.demux.get(), "pad-added", G_CALLBACK(onDemuxPadAdded), self);
+    g_signal_connect(state.demux.get(), "pad-removed", G_CALLBACK(onDemuxPadRemoved), self);
+    g_signal_connect(state.demux.get(), "participant-stream-ended", G_CALLBACK(onParticipantStreamEnded), self);
+    gst_bin_add(GST_BIN(self), state.demux.get());
+}
+
+static void call_bin_dispose(GObject* object)
+{
+    auto* self = CALL_BIN(object);
+    CallBinState& state = *self->state;
+    RefPtr<GstElement> demux;
+    {
+        std::lock_guard lock(state.mutex);
+        state.signaller.reset();
+        state.sendSlots.clear();
+        state.receiveChains.clear();
+        demux = std::move(state.demux);
+        state.webrtc.reset();
+    }
+    if (demux)
+        g_signal_handlers_disconnect_by_data(demux.get(), self);
+    G_OBJECT_CLASS(call_bin_parent_class)->dispose(object);
+}
+
+static void call_bin_finalize(GObject* object)
+{
+    delete CALL_BIN(object)->state;
+    G_OBJECT_CLASS(call_bin_parent_class)->finalize(object);
+}
+
+static void call_bin_class_init(CallBinClass* klass)
+{
+    GObjectClass* objectClass = G_OBJECT_CLASS(klass);
+    GstElementClass* elementClass = GST_ELEMENT_CLASS(klass);
+
+    objectClass->dispose = call_bin_dispose;
+    objectClass->finalize = call_bin_finalize;
+    objectClass->set_property = call_bin_set_property;
+    objectClass->get_property = call_bin_get_property;
+
+    g_object_class_install_property(
+        objectClass, PROP_SIGNALLER,
+        g_param_spec_object("signaller", "Signaller",
+                            "The CallSignaller that carries this call's descriptions and candidates.",
+                            CALL_TYPE_SIGNALLER,
+                            GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+    g_object_class_install_property(
+        objectClass, PROP_LATENCY,
+        g_param_spec_uint("latency", "Latency", "How long the jitterbuffers hold received packets, in milliseconds.",
+                          0, G_MAXUINT, kDefaultLatency,
+                          GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
+    g_object_class_install_property(
+        objectClass, PROP_STUN_SERVER,
+        g_param_spec_string("stun-server", "STUN Server",
+                            "The STUN server for the next call, as stun://host:port; none by default.", nullptr,
+                            GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+    g_object_class_install_property(
+        objectClass, PROP_MUTED,
+        g_param_spec_boolean("muted", "Muted", "Whether the sent audio is replaced by silence.", kDefaultMuted,
+                             GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
+    g_object_class_install_property(
+        objectClass, PROP_PEER_ID,
+        g_param_spec_string("peer-id", "Peer Id", "The raw id of the peer this call is negotiated with, if any.",
+                            nullptr, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+    /**
+     * CallBin::participant-stream-ended:
+     * @callbin: the element
+     * @participant_id: the participant's raw id
+     * @pad_name: the src pad whose stream ended; the pad stays
+     *
+     * A remote participant's stream ended (the peer left, or its transceiver went inactive). Its
+     * pad stays, and carries on if the stream comes back. Emitted from a streaming thread or
+     * GStreamer's async-call thread: handlers must not block.
+     */
+    binSignals[SIGNAL_PARTICIPANT_STREAM_ENDED] =
+        g_signal_new("participant-stream-ended", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, nullptr, nullptr,
+                     nullptr, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+
+    elementClass->request_new_pad = call_bin_request_new_pad;
+    elementClass->release_pad = call_bin_release_pad;
+    elementClass->send_event = call_bin_send_event;
+    elementClass->change_state = call_bin_change_state;
+
+    gst_element_class_add_static_pad_template(elementClass, &audioSinkTemplate);
+    gst_element_class_add_static_pad_template_with_gtype(elementClass, &audioSrcTemplate, CALL_TYPE_BIN_PAD);
+    gst_element_class_add_static_pad_template_with_gtype(elementClass, &videoSrcTemplate, CALL_TYPE_BIN_PAD);
+    gst_element_class_set_static_metadata(elementClass, "Call", "Generic/Bin/Network/RTP",
+                                          "One call's media over webrtcbin, negotiated through a CallSignaller",
+                                          "gst-calling");
+
+    gst_type_mark_as_plugin_api(CALL_TYPE_BIN_PAD, GstPluginAPIFlags(0));
+    gst_type_mark_as_plugin_api(CALL_TYPE_SIGNALLER, GstPluginAPIFlags(0));
+}

@@ -1,0 +1,598 @@
+// callbin: the element's interface, and two callbins in one process calling each other over real
+// webrtcbin on loopback, wired by a loopback signaller. Each side sends a tone; each must decode
+// the other side's tone, hear silence while the other is muted, and tear down without leaking fds.
+#include <gst/app/gstappsink.h>
+#include <gst/gst.h>
+#include <gst/webrtc/webrtc.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <dirent.h>
+#include <functional>
+#include <mutex>
+#include <numbers>
+#include <string>
+#include <vector>
+
+#include "gstreamer/ref_ptr.h"
+#include "loopback_signaller.h"
+
+using calling::detail::RefPtr;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int kRate = 48000;
+constexpr size_t kWindow = kRate / 10;  // 100 ms of decoded audio is analysed at a time
+constexpr const char* kAlice = "8:acs:res_00000000-0000-0000-0000-00000000a11c";
+constexpr const char* kBob = "8:acs:res_00000000-0000-0000-0000-000000000b0b";
+constexpr const char* kAlicePad = "audio_8_acs_res_00000000-0000-0000-0000-00000000a11c";
+constexpr const char* kBobPad = "audio_8_acs_res_00000000-0000-0000-0000-000000000b0b";
+
+// Power of `samples` at `frequency` (Goertzel), normalised by the window length.
+double goertzel(const std::vector<float>& samples, double frequency)
+{
+    double coefficient = 2 * std::cos(2 * std::numbers::pi * frequency / kRate);
+    double previous = 0, beforePrevious = 0;
+    for (float sample : samples) {
+        double current = sample + coefficient * previous - beforePrevious;
+        beforePrevious = previous;
+        previous = current;
+    }
+    double power = previous * previous + beforePrevious * beforePrevious - coefficient * previous * beforePrevious;
+    return power / (double(samples.size()) * samples.size());
+}
+
+double rms(const std::vector<float>& samples)
+{
+    double sum = 0;
+    for (float sample : samples)
+        sum += double(sample) * sample;
+    return samples.empty() ? 0 : std::sqrt(sum / samples.size());
+}
+
+int countEntries(const char* directory)
+{
+    int count = 0;
+    if (DIR* dir = opendir(directory)) {
+        while (dirent* entry = readdir(dir)) {
+            if (entry->d_name[0] != '.')
+                ++count;
+        }
+        closedir(dir);
+    }
+    return count;
+}
+
+// Minus the one that reads the directory.
+int openFds()
+{
+    return countEntries("/proc/self/fd") - 1;
+}
+
+int threads()
+{
+    return countEntries("/proc/self/task");
+}
+
+// Wakes the waiting test thread whenever something it waits for may have happened.
+struct Waker {
+    GMainContext* context;
+    void operator()() const { g_main_context_wakeup(context); }
+};
+
+// What one side decodes of the other: the latest window of samples and how many came in total.
+class Listener {
+public:
+    explicit Listener(Waker waker) : waker_(waker) {}
+
+    void add(const float* samples, size_t count)
+    {
+        {
+            std::lock_guard lock(mutex_);
+            for (size_t i = 0; i < count; ++i) {
+                window_.push_back(samples[i]);
+                if (window_.size() > kWindow)
+                    window_.pop_front();
+            }
+            total_ += count;
+        }
+        waker_();
+    }
+
+    // The last window, once it is full.
+    std::vector<float> window() const
+    {
+        std::lock_guard lock(mutex_);
+        if (window_.size() < kWindow)
+            return {};
+        return {window_.begin(), window_.end()};
+    }
+
+    void reset()
+    {
+        std::lock_guard lock(mutex_);
+        window_.clear();
+        total_ = 0;
+    }
+
+    size_t total() const
+    {
+        std::lock_guard lock(mutex_);
+        return total_;
+    }
+
+    // The tone at `expected` dominates the other tone and frequencies around it.
+    bool hears(double expected, double other) const
+    {
+        std::vector<float> samples = window();
+        if (samples.empty() || rms(samples) < 0.05)
+            return false;
+        double target = goertzel(samples, expected);
+        for (double probe : {other, expected * 0.5, expected * 0.8, expected * 1.25, expected * 2.5}) {
+            if (target < 20 * goertzel(samples, probe))
+                return false;
+        }
+        return true;
+    }
+
+    // The last window is digital silence (what Opus makes of zeros).
+    bool hearsSilence() const
+    {
+        std::vector<float> samples = window();
+        return !samples.empty() && rms(samples) < 1e-3;
+    }
+
+    std::string describe(double expected, double other) const
+    {
+        std::vector<float> samples = window();
+        if (samples.empty())
+            return "fewer than " + std::to_string(kWindow) + " samples decoded (" + std::to_string(total()) + ")";
+        return "rms " + std::to_string(rms(samples)) + ", power at " + std::to_string(expected) + " Hz " +
+               std::to_string(goertzel(samples, expected)) + ", at " + std::to_string(other) + " Hz " +
+               std::to_string(goertzel(samples, other));
+    }
+
+private:
+    Waker waker_;
+    mutable std::mutex mutex_;
+    std::deque<float> window_;
+    size_t total_ = 0;
+};
+
+constexpr double kReceiveOnly = 0;
+
+// One side of the call: audiotestsrc ! callbin (or callbin alone, receive-only), and each remote
+// pad decoded into a Listener.
+struct Endpoint {
+    Endpoint(const char* name, double frequency, CallSignaller* signaller, Waker waker) : listener(waker), waker(waker)
+    {
+        std::string description = "audiotestsrc is-live=true wave=sine volume=0.5 freq=" + std::to_string(frequency) +
+                                  " ! callbin name=call";
+        if (frequency == kReceiveOnly)
+            description = "pipeline. ( callbin name=call )";
+        g_autoptr(GError) error = nullptr;
+        pipeline = RefPtr<GstElement>::adopt(gst_parse_launch(description.c_str(), &error));
+        EXPECT_TRUE(pipeline) << (error ? error->message : "");
+        gst_object_set_name(GST_OBJECT(pipeline.get()), name);
+        callbin = RefPtr<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), "call"));
+        g_object_set(callbin.get(), "signaller", signaller, nullptr);
+        g_signal_connect(callbin.get(), "pad-added", G_CALLBACK(onPadAdded), this);
+        g_signal_connect(callbin.get(), "participant-stream-ended", G_CALLBACK(onStreamEnded), this);
+    }
+
+    ~Endpoint()
+    {
+        if (pipeline)
+            gst_element_set_state(pipeline.get(), GST_STATE_NULL);
+    }
+
+    static void onPadAdded(GstElement*, GstPad* pad, gpointer data)
+    {
+        auto* self = static_cast<Endpoint*>(data);
+        if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC)
+            return;
+        {
+            std::lock_guard lock(self->mutex);
+            self->padNames.push_back(GST_PAD_NAME(pad));
+            g_autofree gchar* participant = nullptr;
+            g_autofree gchar* displayName = nullptr;
+            g_object_get(pad, "participant-id", &participant, "display-name", &displayName, nullptr);
+            self->participantIds.push_back(participant ? participant : "");
+            self->displayNames.push_back(displayName ? displayName : "");
+        }
+        // The application's part: decode, here to float samples for analysis.
+        g_autoptr(GError) error = nullptr;
+        GstElement* decoder = gst_parse_bin_from_description(
+            "opusdec ! audioconvert ! audioresample ! audio/x-raw,format=F32LE,rate=48000,channels=1 ! "
+            "appsink name=sink sync=false async=false",
+            TRUE, &error);
+        ASSERT_NE(decoder, nullptr) << error->message;
+        g_autoptr(GstElement) sink = gst_bin_get_by_name(GST_BIN(decoder), "sink");
+        GstAppSinkCallbacks callbacks = {};
+        callbacks.new_sample = [](GstAppSink* appsink, gpointer data) {
+            g_autoptr(GstSample) sample = gst_app_sink_pull_sample(appsink);
+            GstMapInfo map;
+            if (sample && gst_buffer_map(gst_sample_get_buffer(sample), &map, GST_MAP_READ)) {
+                static_cast<Endpoint*>(data)->listener.add(reinterpret_cast<const float*>(map.data),
+                                                           map.size / sizeof(float));
+                gst_buffer_unmap(gst_sample_get_buffer(sample), &map);
+            }
+            return GST_FLOW_OK;
+        };
+        callbacks.eos = [](GstAppSink*, gpointer data) {
+            auto* self = static_cast<Endpoint*>(data);
+            self->sawEos = true;
+            self->waker();
+        };
+        gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, self, nullptr);
+        gst_bin_add(GST_BIN(self->pipeline.get()), decoder);
+        gst_element_sync_state_with_parent(decoder);
+        g_autoptr(GstPad) decoderSink = gst_element_get_static_pad(decoder, "sink");
+        EXPECT_EQ(gst_pad_link(pad, decoderSink), GST_PAD_LINK_OK);
+        self->waker();
+    }
+
+    static void onStreamEnded(GstElement*, const gchar* participantId, const gchar* padName, gpointer data)
+    {
+        auto* self = static_cast<Endpoint*>(data);
+        {
+            std::lock_guard lock(self->mutex);
+            self->endedStreams.push_back(std::string(participantId) + " " + padName);
+        }
+        self->waker();
+    }
+
+    // Does what an application's bus handler does, and returns the first error posted, as text.
+    std::string error() const
+    {
+        g_autoptr(GstBus) bus = gst_element_get_bus(pipeline.get());
+        // Latency changes when callbin's network sinks come up and when decoders are linked.
+        while (GstMessage* latency = gst_bus_pop_filtered(bus, GST_MESSAGE_LATENCY)) {
+            gst_message_unref(latency);
+            gst_bin_recalculate_latency(GST_BIN(pipeline.get()));
+        }
+        g_autoptr(GstMessage) message = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+        if (!message)
+            return {};
+        g_autoptr(GError) error = nullptr;
+        g_autofree gchar* debug = nullptr;
+        gst_message_parse_error(message, &error, &debug);
+        return std::string(GST_OBJECT_NAME(pipeline.get())) + ": " + error->message + " (" + (debug ? debug : "") + ")";
+    }
+
+    RefPtr<GstElement> pipeline;
+    RefPtr<GstElement> callbin;
+    Listener listener;
+    Waker waker;
+    std::atomic<bool> sawEos = false;
+    std::mutex mutex;
+    std::vector<std::string> padNames;
+    std::vector<std::string> participantIds;
+    std::vector<std::string> displayNames;
+    std::vector<std::string> endedStreams;
+};
+
+class CallBinTest : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        gst_init(nullptr, nullptr);
+        context = g_main_context_new();
+    }
+
+    void TearDown() override
+    {
+        // Messages still queued for the signallers hold references to them.
+        while (g_main_context_iteration(context, FALSE)) {
+        }
+        g_main_context_unref(context);
+    }
+
+    Waker waker() const { return Waker{context}; }
+
+    // Iterates the signallers' context until `done` holds, an endpoint posts an error, or the
+    // deadline passes. Endpoints wake the context whenever they receive something.
+    ::testing::AssertionResult waitFor(std::chrono::milliseconds timeout, const std::function<bool()>& done,
+                                       std::initializer_list<const Endpoint*> endpoints)
+    {
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        GSource* timer = g_timeout_source_new(guint(timeout.count()));
+        g_source_set_callback(timer, [](gpointer) { return gboolean(G_SOURCE_REMOVE); }, nullptr, nullptr);
+        g_source_attach(timer, context);
+        ::testing::AssertionResult result = ::testing::AssertionSuccess();
+        while (!done()) {
+            for (const Endpoint* endpoint : endpoints) {
+                if (std::string error = endpoint->error(); !error.empty()) {
+                    result = ::testing::AssertionFailure() << error;
+                    break;
+                }
+            }
+            if (!result)
+                break;
+            if (std::chrono::steady_clock::now() >= deadline) {
+                result = ::testing::AssertionFailure() << "timed out after " << timeout.count() << " ms";
+                break;
+            }
+            g_main_context_iteration(context, TRUE);
+        }
+        g_source_destroy(timer);
+        g_source_unref(timer);
+        return result;
+    }
+
+    // Alice (440 Hz) calls Bob (1000 Hz); returns once each decodes the other's tone (a side that
+    // sends nothing expects to decode nothing).
+    void connect(Endpoint& alice, Endpoint& bob, CallSignaller* aliceSignaller, bool aliceSends = true,
+                 bool bobSends = true)
+    {
+        ASSERT_NE(gst_element_set_state(alice.pipeline.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+        ASSERT_NE(gst_element_set_state(bob.pipeline.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+        // calling-server would tell the caller to offer once the callee accepted.
+        call_signaller_emit_session_requested(aliceSignaller, kBob, "Bob");
+        ASSERT_TRUE(waitFor(
+            20s,
+            [&] {
+                return (!bobSends || alice.listener.hears(1000, 440)) && (!aliceSends || bob.listener.hears(440, 1000));
+            },
+            {&alice, &bob}))
+            << "Alice decodes " << alice.listener.describe(1000, 440) << "; Bob decodes "
+            << bob.listener.describe(440, 1000);
+    }
+
+    GMainContext* context = nullptr;
+};
+
+TEST_F(CallBinTest, DescribesItselfForGstInspect)
+{
+    g_autoptr(GstElementFactory) factory = gst_element_factory_find("callbin");
+    ASSERT_NE(factory, nullptr);
+    EXPECT_NE(std::string(gst_element_factory_get_metadata(factory, GST_ELEMENT_METADATA_DESCRIPTION)), "");
+
+    RefPtr<GstElement> callbin = RefPtr<GstElement>::adopt(gst_element_factory_make("callbin", nullptr));
+    ASSERT_TRUE(callbin);
+    struct Expected {
+        const char* name;
+        GType type;
+    };
+    for (Expected expected : {Expected{"signaller", CALL_TYPE_SIGNALLER}, Expected{"latency", G_TYPE_UINT},
+                              Expected{"muted", G_TYPE_BOOLEAN}, Expected{"stun-server", G_TYPE_STRING},
+                              Expected{"peer-id", G_TYPE_STRING}}) {
+        GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(callbin.get()), expected.name);
+        ASSERT_NE(spec, nullptr) << expected.name;
+        EXPECT_TRUE(g_type_is_a(spec->value_type, expected.type)) << expected.name;
+        EXPECT_NE(std::string(g_param_spec_get_blurb(spec)), "") << expected.name;
+    }
+    guint latency = 0;
+    gboolean muted = TRUE;
+    g_object_get(callbin.get(), "latency", &latency, "muted", &muted, nullptr);
+    EXPECT_LE(latency, 100u) << "a call's jitterbuffer should be short";
+    EXPECT_FALSE(muted);
+    GParamSpec* mutedSpec = g_object_class_find_property(G_OBJECT_GET_CLASS(callbin.get()), "muted");
+    EXPECT_TRUE(mutedSpec->flags & GST_PARAM_MUTABLE_PLAYING) << "mute must work during a call";
+
+    GstPadTemplate* sink = gst_element_get_pad_template(callbin.get(), "audio_%u");
+    ASSERT_NE(sink, nullptr);
+    EXPECT_EQ(GST_PAD_TEMPLATE_PRESENCE(sink), GST_PAD_REQUEST);
+    EXPECT_EQ(GST_PAD_TEMPLATE_DIRECTION(sink), GST_PAD_SINK);
+    g_autoptr(GstCaps) raw = gst_caps_from_string("audio/x-raw");
+    EXPECT_TRUE(gst_caps_can_intersect(GST_PAD_TEMPLATE_CAPS(sink), raw));
+    GstPadTemplate* src = gst_element_get_pad_template(callbin.get(), "audio_%s");
+    ASSERT_NE(src, nullptr);
+    EXPECT_EQ(GST_PAD_TEMPLATE_PRESENCE(src), GST_PAD_SOMETIMES);
+    g_autoptr(GstCaps) opus = gst_caps_from_string("audio/x-opus");
+    EXPECT_TRUE(gst_caps_is_subset(GST_PAD_TEMPLATE_CAPS(src), opus)) << "remote streams come out encoded";
+    EXPECT_NE(g_signal_lookup("participant-stream-ended", G_OBJECT_TYPE(callbin.get())), 0u);
+}
+
+TEST_F(CallBinTest, ConfiguresWebrtcbinForCalls)
+{
+    RefPtr<GstElement> callbin = RefPtr<GstElement>::adopt(gst_element_factory_make("callbin", nullptr));
+    g_object_set(callbin.get(), "latency", 60u, nullptr);
+    g_autoptr(GstPad) audio = gst_element_request_pad_simple(callbin.get(), "audio_%u");
+    ASSERT_NE(audio, nullptr);
+    EXPECT_STREQ(GST_PAD_NAME(audio), "audio_0");
+    ASSERT_EQ(gst_element_set_state(callbin.get(), GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
+
+    g_autoptr(GstElement) webrtc = gst_bin_get_by_name(GST_BIN(callbin.get()), "webrtc");
+    ASSERT_NE(webrtc, nullptr);
+    GstWebRTCBundlePolicy bundle = GST_WEBRTC_BUNDLE_POLICY_NONE;
+    guint latency = 0;
+    g_object_get(webrtc, "bundle-policy", &bundle, "latency", &latency, nullptr);
+    EXPECT_EQ(bundle, GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE);
+    EXPECT_EQ(latency, 60u);
+    g_autoptr(GObject) ice = nullptr;
+    g_object_get(webrtc, "ice-agent", &ice, nullptr);
+    g_autoptr(GObject) agent = nullptr;
+    g_object_get(ice, "agent", &agent, nullptr);
+    gboolean upnp = TRUE;
+    g_object_get(agent, "upnp", &upnp, nullptr);
+    EXPECT_FALSE(upnp) << "no UPnP port mapping behind the user's back";
+
+    // The transceiver exists before any offer, sends and receives, and has NACK on.
+    GArray* transceivers = nullptr;
+    g_signal_emit_by_name(webrtc, "get-transceivers", &transceivers);
+    ASSERT_NE(transceivers, nullptr);
+    ASSERT_EQ(transceivers->len, 1u);
+    auto* transceiver = g_array_index(transceivers, GstWebRTCRTPTransceiver*, 0);
+    GstWebRTCRTPTransceiverDirection direction = GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_NONE;
+    gboolean nack = FALSE;
+    g_object_get(transceiver, "direction", &direction, "do-nack", &nack, nullptr);
+    EXPECT_EQ(direction, GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV);
+    EXPECT_TRUE(nack);
+    g_array_unref(transceivers);
+
+    gst_element_release_request_pad(callbin.get(), audio);
+    ASSERT_EQ(gst_element_set_state(callbin.get(), GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+}
+
+TEST_F(CallBinTest, NullPlayingNull)
+{
+    auto pair = calling::test::makeLoopbackPair(kAlice, kBob, context);
+    for (int round = 0; round < 3; ++round) {
+        Endpoint alone("alone", 440, pair.a.get(), waker());
+        ASSERT_NE(gst_element_set_state(alone.pipeline.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+        GstState state = GST_STATE_NULL;
+        ASSERT_EQ(gst_element_get_state(alone.pipeline.get(), &state, nullptr, 5 * GST_SECOND),
+                  GST_STATE_CHANGE_SUCCESS);
+        EXPECT_EQ(state, GST_STATE_PLAYING);
+        EXPECT_TRUE(calling::test::loopbackCounts(pair.a.get()).started) << "started on the way to PAUSED";
+        ASSERT_EQ(gst_element_set_state(alone.pipeline.get(), GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+        EXPECT_FALSE(calling::test::loopbackCounts(pair.a.get()).started) << "stopped on the way to READY";
+        EXPECT_EQ(alone.error(), "");
+    }
+}
+
+TEST_F(CallBinTest, TwoCallbinsHearEachOtherAndMuteSilencesTheFarEnd)
+{
+    auto pair = calling::test::makeLoopbackPair(kAlice, kBob, context);
+    Endpoint alice("alice", 440, pair.a.get(), waker());
+    Endpoint bob("bob", 1000, pair.b.get(), waker());
+    connect(alice, bob, pair.a.get());
+    if (HasFatalFailure())
+        return;
+
+    {
+        std::lock_guard aliceLock(alice.mutex);
+        std::lock_guard bobLock(bob.mutex);
+        ASSERT_EQ(alice.padNames, std::vector<std::string>{kBobPad});
+        ASSERT_EQ(bob.padNames, std::vector<std::string>{kAlicePad});
+        EXPECT_EQ(alice.participantIds, std::vector<std::string>{kBob});
+        EXPECT_EQ(bob.participantIds, std::vector<std::string>{kAlice});
+        EXPECT_EQ(alice.displayNames, std::vector<std::string>{"Bob"}) << "the offerer knows the peer's name";
+    }
+    g_autofree gchar* peer = nullptr;
+    g_object_get(bob.callbin.get(), "peer-id", &peer, nullptr);
+    EXPECT_STREQ(peer, kAlice);
+
+    // Alice mutes: Bob hears digital silence, Alice still hears Bob.
+    g_object_set(alice.callbin.get(), "muted", TRUE, nullptr);
+    ASSERT_TRUE(waitFor(5s, [&] { return bob.listener.hearsSilence(); }, {&alice, &bob}))
+        << "Bob decodes " << bob.listener.describe(440, 1000);
+    size_t before = alice.listener.total();
+    ASSERT_TRUE(waitFor(5s, [&] { return alice.listener.total() > before + kWindow; }, {&alice, &bob}));
+    EXPECT_TRUE(alice.listener.hears(1000, 440)) << alice.listener.describe(1000, 440);
+
+    // And unmutes: the tone comes back.
+    g_object_set(alice.callbin.get(), "muted", FALSE, nullptr);
+    ASSERT_TRUE(waitFor(5s, [&] { return bob.listener.hears(440, 1000); }, {&alice, &bob}))
+        << "Bob decodes " << bob.listener.describe(440, 1000);
+
+    // Bob leaves: Alice's stream of Bob ends as a gap, not an EOS.
+    call_signaller_emit_session_ended(pair.a.get(), kBob);
+    ASSERT_TRUE(waitFor(
+        5s,
+        [&] {
+            std::lock_guard lock(alice.mutex);
+            return !alice.endedStreams.empty();
+        },
+        {&alice, &bob}));
+    {
+        std::lock_guard lock(alice.mutex);
+        EXPECT_EQ(alice.endedStreams, std::vector<std::string>{std::string(kBob) + " " + kBobPad});
+    }
+    EXPECT_FALSE(alice.sawEos);
+
+    // EOS sent to the pipeline (as `gst-launch-1.0 -e` does) ends the remote streams for real, so
+    // a recorder can finalize, and then the pipeline.
+    ASSERT_TRUE(gst_element_send_event(alice.pipeline.get(), gst_event_new_eos()));
+    ASSERT_TRUE(waitFor(5s, [&] { return alice.sawEos.load(); }, {&alice, &bob}));
+    g_autoptr(GstBus) bus = gst_element_get_bus(alice.pipeline.get());
+    g_autoptr(GstMessage) eos = gst_bus_timed_pop_filtered(bus, 5 * GST_SECOND, GST_MESSAGE_EOS);
+    EXPECT_NE(eos, nullptr) << "the pipeline never ended";
+}
+
+TEST_F(CallBinTest, AReceiveOnlyCallerHearsTheCallee)
+{
+    // A recording bot: it calls and listens, with nothing to send.
+    auto pair = calling::test::makeLoopbackPair(kAlice, kBob, context);
+    Endpoint alice("alice", kReceiveOnly, pair.a.get(), waker());
+    Endpoint bob("bob", 1000, pair.b.get(), waker());
+    connect(alice, bob, pair.a.get(), false, true);
+    if (HasFatalFailure())
+        return;
+    std::lock_guard lock(bob.mutex);
+    EXPECT_TRUE(bob.padNames.empty()) << "Bob got a stream from a side that sends nothing";
+}
+
+TEST_F(CallBinTest, AReceiveOnlyCalleeHearsTheCaller)
+{
+    auto pair = calling::test::makeLoopbackPair(kAlice, kBob, context);
+    Endpoint alice("alice", 440, pair.a.get(), waker());
+    Endpoint bob("bob", kReceiveOnly, pair.b.get(), waker());
+    connect(alice, bob, pair.a.get(), true, false);
+}
+
+// What teardown left behind, per call: open fds and threads.
+struct Footprint {
+    std::vector<int> fds;
+    std::vector<int> threads;
+
+    void record()
+    {
+        fds.push_back(openFds());
+        threads.push_back(::threads());
+    }
+
+    // The first call may open what stays for the process (plugin loading, GLib's workers); after
+    // it, each call must give back what it took.
+    void expectFlat() const
+    {
+        std::string history;
+        for (size_t i = 0; i < fds.size(); ++i)
+            history += std::to_string(fds[i]) + " fds, " + std::to_string(threads[i]) + " threads; ";
+        EXPECT_LE(fds.back(), fds[1] + 2) << "after each call: " << history;
+        EXPECT_LE(threads.back(), threads[1] + 2) << "after each call: " << history;
+    }
+};
+
+TEST_F(CallBinTest, RepeatedCallsDoNotLeakFdsOrThreads)
+{
+    Footprint footprint;
+    for (int cycle = 0; cycle < 4; ++cycle) {
+        {
+            auto pair = calling::test::makeLoopbackPair(kAlice, kBob, context);
+            Endpoint alice("alice", 440, pair.a.get(), waker());
+            Endpoint bob("bob", 1000, pair.b.get(), waker());
+            connect(alice, bob, pair.a.get());
+            if (HasFatalFailure())
+                return;
+            EXPECT_EQ(gst_element_set_state(alice.pipeline.get(), GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+            EXPECT_EQ(gst_element_set_state(bob.pipeline.get(), GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+        }
+        while (g_main_context_iteration(context, FALSE)) {
+        }
+        footprint.record();
+    }
+    footprint.expectFlat();
+}
+
+TEST_F(CallBinTest, OneCallbinServesCallAfterCall)
+{
+    auto pair = calling::test::makeLoopbackPair(kAlice, kBob, context);
+    Endpoint alice("alice", 440, pair.a.get(), waker());
+    Endpoint bob("bob", 1000, pair.b.get(), waker());
+    Footprint footprint;
+    for (int cycle = 0; cycle < 4; ++cycle) {
+        alice.listener.reset();
+        bob.listener.reset();
+        // Each call starts from scratch: a new webrtcbin, a new negotiation.
+        connect(alice, bob, pair.a.get());
+        if (HasFatalFailure())
+            return;
+        EXPECT_EQ(gst_element_set_state(alice.pipeline.get(), GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+        EXPECT_EQ(gst_element_set_state(bob.pipeline.get(), GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+        EXPECT_EQ(alice.callbin->numsrcpads, 0) << "a call's remote pads go with it";
+        while (g_main_context_iteration(context, FALSE)) {
+        }
+        footprint.record();
+    }
+    footprint.expectFlat();
+    std::lock_guard lock(alice.mutex);
+    EXPECT_EQ(alice.padNames, std::vector<std::string>(4, kBobPad)) << "the same name, call after call";
+}
+
+}  // namespace
