@@ -84,6 +84,8 @@ enum {
     PROP_STUN_SERVER,
     PROP_MUTED,
     PROP_PEER_ID,
+    PROP_CONNECTION_STATE,
+    N_PROPERTIES,
 };
 
 enum {
@@ -189,6 +191,8 @@ struct CallBinState {
     std::string peerId;
     std::string peerDisplayName;
     bool negotiating = false;  // an offer was made or received: no new transceivers from now on
+    // The current webrtcbin's peer connection state, mirrored for the application.
+    GstWebRTCPeerConnectionState connectionState = GST_WEBRTC_PEER_CONNECTION_STATE_NEW;
     // The peer left: media in both directions is dropped until the next call. Read by pad probes.
     std::atomic<bool> sessionEnded = false;
 };
@@ -551,6 +555,25 @@ static void onIceCandidate(GstElement* webrtc, guint mlineIndex, const gchar* ca
         call_signaller_send_ice(signaller.get(), peerId.c_str(), mlineIndex, candidate);
 }
 
+static GParamSpec* properties[N_PROPERTIES];
+
+// webrtcbin notifies from its own thread; so does callbin's connection-state.
+static void onConnectionState(GstElement* webrtc, GParamSpec*, gpointer data)
+{
+    auto* self = CALL_BIN(data);
+    CallBinState& state = *self->state;
+    GstWebRTCPeerConnectionState current;
+    g_object_get(webrtc, "connection-state", &current, nullptr);
+    {
+        std::lock_guard lock(state.mutex);
+        if (state.webrtc != webrtc || state.connectionState == current)
+            return;
+        state.connectionState = current;
+    }
+    GST_INFO_OBJECT(self, "peer connection state %d", int(current));
+    g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_CONNECTION_STATE]);
+}
+
 static GstPadProbeReturn dropAfterSessionEnd(GstPad*, GstPadProbeInfo*, gpointer data)
 {
     return static_cast<CallBinState*>(data)->sessionEnded ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
@@ -759,6 +782,7 @@ static bool createWebrtc(CallBin* self)
     disableUpnp(self, webrtc.get());
     g_signal_connect(webrtc.get(), "on-ice-candidate", G_CALLBACK(onIceCandidate), self);
     g_signal_connect(webrtc.get(), "pad-added", G_CALLBACK(onWebrtcPadAdded), self);
+    g_signal_connect(webrtc.get(), "notify::connection-state", G_CALLBACK(onConnectionState), self);
     gst_bin_add(GST_BIN(self), webrtc.get());
     for (SendSlot* slot : slots) {
         if (!attachSendSlot(self, webrtc.get(), *slot))
@@ -771,6 +795,7 @@ static bool createWebrtc(CallBin* self)
     state.peerDisplayName.clear();
     state.negotiating = false;
     state.sessionEnded = false;
+    state.connectionState = GST_WEBRTC_PEER_CONNECTION_STATE_NEW;
     return true;
 }
 
@@ -1166,6 +1191,9 @@ static void call_bin_get_property(GObject* object, guint propertyId, GValue* val
     case PROP_PEER_ID:
         g_value_set_string(value, state.peerId.empty() ? nullptr : state.peerId.c_str());
         break;
+    case PROP_CONNECTION_STATE:
+        g_value_set_enum(value, state.connectionState);
+        break;
     default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(object, propertyId, pspec);
     }
@@ -1247,6 +1275,12 @@ static void call_bin_class_init(CallBinClass* klass)
         objectClass, PROP_PEER_ID,
         g_param_spec_string("peer-id", "Peer Id", "The raw id of the peer this call is negotiated with, if any.",
                             nullptr, GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+    properties[PROP_CONNECTION_STATE] = g_param_spec_enum(
+        "connection-state", "Connection State",
+        "The call's peer connection state (webrtcbin's), notified from webrtcbin's thread.",
+        GST_TYPE_WEBRTC_PEER_CONNECTION_STATE, GST_WEBRTC_PEER_CONNECTION_STATE_NEW,
+        GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+    g_object_class_install_property(objectClass, PROP_CONNECTION_STATE, properties[PROP_CONNECTION_STATE]);
 
     /**
      * CallBin::participant-stream-ended:

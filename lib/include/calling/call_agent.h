@@ -4,9 +4,9 @@
 // that connection whenever its credential refreshes the token; calls are not interrupted.
 //
 // Threads: events and completions fire on the CallClient's callback thread; methods are safe from
-// any thread. Ownership: the agent is shared between the application and its calls; dispose() ends
-// every call (the far sides see 0/0) and, once its completion fired, no callback of the agent or of
-// its calls fires again.
+// any thread. Ownership: the application holds the agent; its calls refer to it weakly. dispose()
+// ends every call (the far sides see 0/0) and, once its completion fired, no callback of the agent
+// or of its calls fires again. Letting go of the last handle disposes the agent too.
 #pragma once
 
 #include <calling/audio_devices.h>

@@ -70,7 +70,7 @@ Result<std::unique_ptr<CallPipeline>> CallPipeline::create(const std::string& ca
     std::unique_ptr<CallPipeline> self(new CallPipeline);
     self->events_ = std::move(events);
     self->muted_ = muted;
-    self->pipeline_ = GObjectRef<GstElement>::adopt(gst_pipeline_new(("call-" + callId).c_str()));
+    self->pipeline_ = RefPtr<GstElement>::adopt(gst_pipeline_new(("call-" + callId).c_str()));
     GstBin* bin = GST_BIN(self->pipeline_.get());
 
     GstElement* microphone = fromFactory(devices.microphone, virtualTestMicrophone);
@@ -153,6 +153,8 @@ void CallPipeline::onPadAdded(GstElement*, GstPad* pad, gpointer data)
     g_autofree gchar* name = gst_pad_get_name(pad);
     if (!g_str_has_prefix(name, "audio_"))
         return;  // video is rendered through Renderer, not here
+    g_autofree gchar* participant = nullptr;
+    g_object_get(pad, "participant-id", &participant, nullptr);
 
     GstBin* bin = GST_BIN(self->pipeline_.get());
     GstElement* decoder = make("opusdec");
@@ -164,9 +166,11 @@ void CallPipeline::onPadAdded(GstElement*, GstPad* pad, gpointer data)
         return;
     }
     g_object_set(level, "interval", 50 * GST_MSECOND, "post-messages", TRUE, nullptr);
-    // The level message names the participant through the element's name.
-    g_autofree gchar* levelName = g_strdup_printf("level-%s", name);
-    gst_object_set_name(GST_OBJECT(level), levelName);
+    {
+        // Level messages come from this element: remember whose audio it measures.
+        std::lock_guard lock(self->levelsMutex_);
+        self->levelParticipants_[GST_OBJECT_NAME(level)] = participant ? participant : "";
+    }
     gst_bin_add_many(bin, decoder, convert, resample, level, nullptr);
     gst_element_link_many(decoder, convert, resample, level, nullptr);
     GstPad* mixerPad = gst_element_request_pad_simple(self->mixer_, "sink_%u");
@@ -212,9 +216,15 @@ gboolean CallPipeline::onBusMessage(GstBus*, GstMessage* message, gpointer data)
                     loudest = std::fmax(loudest, g_value_get_double(g_value_array_get_nth(channels, i)));
             }
             G_GNUC_END_IGNORE_DEPRECATIONS
-            // "level-audio_<participant>": the participant id is the callbin pad's participant.
-            std::string padName = g_str_has_prefix(name, "level-") ? name + 6 : name;
-            self->events_.level(padName, loudest);
+            std::string participant;
+            {
+                std::lock_guard lock(self->levelsMutex_);
+                auto found = self->levelParticipants_.find(name);
+                if (found == self->levelParticipants_.end())
+                    break;
+                participant = found->second;
+            }
+            self->events_.level(participant, loudest);
         }
         break;
     case GST_MESSAGE_APPLICATION:
@@ -235,6 +245,10 @@ gboolean CallPipeline::onBusMessage(GstBus*, GstMessage* message, gpointer data)
                     self->events_.connection(false);
             }
         }
+        break;
+    case GST_MESSAGE_LATENCY:
+        // webrtcbin's network elements appear during negotiation, after the first latency query.
+        gst_bin_recalculate_latency(GST_BIN(self->pipeline_.get()));
         break;
     case GST_MESSAGE_ERROR: {
         g_autoptr(GError) error = nullptr;

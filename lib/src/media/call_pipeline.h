@@ -17,11 +17,13 @@
 #include <calling/audio_devices.h>
 #include <calling/result.h>
 
-#include "support/gobject_ref.h"
+#include "gstreamer/ref_ptr.h"
 
 #include <gst/gst.h>
 
 #include <functional>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 
@@ -32,7 +34,8 @@ namespace calling::detail {
 class CallPipeline {
 public:
     struct Events {
-        // The level of one remote participant's decoded audio, every 50 ms (RMS dBFS, loudest channel).
+        // The level of one remote participant's decoded audio (participant raw id), every 50 ms
+        // (RMS dBFS, loudest channel).
         std::function<void(const std::string& participantId, double rmsDb)> level;
         // webrtcbin's peer connection reached connected (true), or failed / closed after it (false).
         std::function<void(bool connected)> connection;
@@ -57,7 +60,7 @@ private:
     static void onConnectionState(GObject* callbin, GParamSpec*, gpointer self);
     void updateSending();
 
-    GObjectRef<GstElement> pipeline_;
+    RefPtr<GstElement> pipeline_;
     GstElement* callbin_ = nullptr;   // owned by pipeline_
     GstElement* mixer_ = nullptr;     // owned by pipeline_
     GstElement* playback_ = nullptr;  // owned by pipeline_: the volume in front of the speaker
@@ -66,6 +69,9 @@ private:
     bool muted_ = false;
     bool held_ = false;
     bool connected_ = false;
+    // level element name → participant raw id; written on streaming threads, read on the library thread.
+    std::mutex levelsMutex_;
+    std::map<std::string, std::string> levelParticipants_;
 };
 
 }  // namespace calling::detail

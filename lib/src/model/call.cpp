@@ -46,16 +46,6 @@ CallEndReason endReasonFrom(const protocol::EndReason& reason)
     return CallEndReason{reason.code, reason.subCode, reason.message};
 }
 
-// callbin names a participant's pads after the raw id with everything but [A-Za-z0-9_-] as '_'.
-std::string padSuffixOf(const std::string& rawId)
-{
-    std::string out = rawId;
-    for (char& c : out)
-        if (!g_ascii_isalnum(c) && c != '_' && c != '-')
-            c = '_';
-    return out;
-}
-
 }  // namespace
 
 const char* toString(CallState state)
@@ -315,7 +305,7 @@ void Call::Impl::startMedia(const AudioDevices& devices, bool muted)
                                              .candidate = {.sdpMLineIndex = mline, .candidate = candidate}});
         });
     };
-    signaller = detail::GObjectRef<CallConnectionSignaller>::adopt(detail::newConnectionSignaller(outbox));
+    signaller = detail::RefPtr<CallConnectionSignaller>::adopt(detail::newConnectionSignaller(outbox));
 
     detail::CallPipeline::Events events;
     events.level = [weak](const std::string& padName, double rmsDb) {
@@ -476,12 +466,10 @@ void Call::Impl::onMediaConnection(bool connected)
     // the other side does not come back within its grace window.
 }
 
-void Call::Impl::onLevel(const std::string& padName, double rmsDb)
+void Call::Impl::onLevel(const std::string& participantId, double rmsDb)
 {
-    for (auto& [rawId, participant] : participants) {
-        if (padName != "audio_" + padSuffixOf(rawId))
-            continue;
-        auto pimpl = participant.impl;
+    if (auto found = participants.find(participantId); found != participants.end()) {
+        auto pimpl = found->second.impl;
         if (!pimpl->speaking.addLevel(rmsDb))
             return;
         bool speaking = pimpl->speaking.isSpeaking();

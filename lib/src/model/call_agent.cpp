@@ -246,7 +246,14 @@ void AgentCore::dispose(std::function<void()> done)
 }  // namespace detail
 
 CallAgent::CallAgent(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
-CallAgent::~CallAgent() = default;
+
+// The application let go of the agent: it is disposed on the library thread, where its connection
+// lives (and is destroyed).
+CallAgent::~CallAgent()
+{
+    auto impl = std::move(impl_);
+    impl->shared.work([impl] { impl->dispose({}); });
+}
 
 std::shared_ptr<Call> CallAgent::call(const std::vector<CommunicationIdentifier>& targets, StartCallOptions options)
 {

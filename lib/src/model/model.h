@@ -26,7 +26,7 @@
 #include "model/token_cache.h"
 #include "protocol/messages.h"
 #include "protocol/signalling_client.h"
-#include "support/gobject_ref.h"
+#include "gstreamer/ref_ptr.h"
 
 #include <map>
 #include <memory>
@@ -157,7 +157,7 @@ struct Call::Impl : std::enable_shared_from_this<Call::Impl> {
     CallState coreState = CallState::None;
     std::map<std::string, detail::ParticipantRef> participants;  // by raw id, while in the call
     std::unique_ptr<detail::CallPipeline> pipeline;
-    detail::GObjectRef<CallConnectionSignaller> signaller;
+    detail::RefPtr<CallConnectionSignaller> signaller;
     std::vector<Completion> hangUpWaiters;
     GSource* setupTimer = nullptr;
 
@@ -182,7 +182,7 @@ struct Call::Impl : std::enable_shared_from_this<Call::Impl> {
     void startMedia(const AudioDevices& devices, bool muted);
     void onServerMessage(const protocol::ServerMessage& message);
     void onParticipant(const protocol::ParticipantInfo& info);
-    void onLevel(const std::string& padName, double rmsDb);
+    void onLevel(const std::string& participantId, double rmsDb);
     void onMediaConnection(bool connected);
     // Ends the call locally with `reason`: stops media, then Disconnected (and nothing fires after).
     void finish(const CallEndReason& reason);
