@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <libsoup/soup.h>
 
+#include <algorithm>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -388,6 +389,27 @@ protected:
 
     std::string signallingUrl(const Server& server) { return SignallingClient::signallingUrl(server.endpoint).value(); }
 
+    // A voip token for `identity` expiring at `expiresAt` (Unix seconds), signed with the server's
+    // own key and carrying the identity's current generation, as the REST API would issue it.
+    static std::string mintToken(const Server& server, const std::string& identity, int64_t expiresAt)
+    {
+        auto secrets = server::loadSecrets(server.process->stateDir(), std::nullopt);
+        EXPECT_TRUE(secrets) << secrets.error().message;
+        g_autofree char* database = g_build_filename(server.process->stateDir().c_str(), "identities.db", nullptr);
+        auto store = server::IdentityStore::open(database);
+        EXPECT_TRUE(store) << store.error().message;
+        if (!secrets || !store)
+            return "";
+        auto generation = store.value()->tokenGeneration(identity);
+        EXPECT_TRUE(generation) << identity;
+        int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+        return issueAccessToken(TokenGrant{identity, {"voip"}, std::min(now, expiresAt - 1), expiresAt,
+                                           generation.value_or(0)},
+                                secrets->signingKey);
+    }
+
+    static int64_t nowUnixMs() { return g_get_real_time() / 1000; }
+
     static std::unique_ptr<Server> standard_;
     static std::unique_ptr<Server> quick_;
     GMainContext* context_ = nullptr;
@@ -437,15 +459,8 @@ TEST_F(SignallingTest, RefusedTokensGet401Slash4507BothWays)
     tampered[tampered.size() - 2] = tampered[tampered.size() - 2] == 'A' ? 'B' : 'A';
 
     // An expired token, signed with the server's own key.
-    auto secrets = server::loadSecrets(standard_->process->stateDir(), std::nullopt);
-    ASSERT_TRUE(secrets) << secrets.error().message;
-    g_autofree char* database = g_build_filename(standard_->process->stateDir().c_str(), "identities.db", nullptr);
-    auto store = server::IdentityStore::open(database);
-    ASSERT_TRUE(store) << store.error().message;
-    int64_t now = g_get_real_time() / G_USEC_PER_SEC;
-    std::string expired = issueAccessToken(
-        TokenGrant{agent.identity, {"voip"}, now - 7200, now - 60, store.value()->tokenGeneration(agent.identity).value()},
-        secrets->signingKey);
+    std::string expired = mintToken(*standard_, agent.identity, g_get_real_time() / G_USEC_PER_SEC - 60);
+    ASSERT_FALSE(expired.empty());
 
     Agent& revokedAgent = newAgent(*standard_);
     ASSERT_EQ(client.send({.pathAndQuery = "/identities/" + RestClient::escapeId(revokedAgent.identity) +
@@ -765,6 +780,86 @@ TEST_F(SignallingTest, TokenRefreshKeepsTheCallAndRefusesAnotherIdentity)
     expectRelayWorks(a, b, callId);
     expectRelayWorks(b, a, callId);
     EXPECT_EQ(types(drain(b)), "");
+}
+
+TEST_F(SignallingTest, AnExpiredTokenEndsTheCallsWith495AndClosesWith4401)
+{
+    Agent& a = newAgent(*standard_);
+    int64_t expiresAt = nowUnixMs() / 1000 + 2;
+    a.token = mintToken(*standard_, a.identity, expiresAt);
+    ASSERT_FALSE(a.token.empty());
+    auto welcome = connect(*standard_, a);
+    ASSERT_TRUE(welcome) << welcome.error().message;
+    EXPECT_EQ(welcome->tokenExpiresOn, expiresAt);
+    int64_t firstMessageAtMs = 0;
+    a.client->setMessageCallback([&](const ServerMessage& message) {
+        if (firstMessageAtMs == 0)
+            firstMessageAtMs = nowUnixMs();
+        a.inbox.push_back(message);
+    });
+    Agent& b = online(*standard_);
+    std::string callId = establish(a, b);
+    ASSERT_EQ(types(drain(a)), "");
+    firstMessageAtMs = 0;
+
+    gint64 deadlineUs = (expiresAt * 1000 - nowUnixMs()) * 1000 + 3 * G_USEC_PER_SEC;
+    ASSERT_TRUE(waitFor(context_, [&] { return a.closed.has_value(); }, deadlineUs)) << types(drain(a));
+    EXPECT_EQ(a.closed->closeCode, 4401);
+    // Not before the token's exp (a little slack for the two processes' clocks).
+    EXPECT_GE(firstMessageAtMs, expiresAt * 1000 - 50);
+    auto error = receive<ErrorMessage>(a);
+    EXPECT_EQ(error.code, 401);
+    EXPECT_EQ(error.subCode, 4507);
+    EXPECT_EQ(error.requestId, "");
+    expectEnded(a, callId, 495, 4507);
+    EXPECT_TRUE(a.inbox.empty()) << a.inbox.size() << " more";
+
+    expectParticipant(b, callId, a.identity, ParticipantState::Disconnected, std::pair(495, 4507));
+    expectEnded(b, callId, 495, 4507);
+    EXPECT_TRUE(b.client->isConnected());
+    EXPECT_EQ(types(drain(b)), "");
+}
+
+TEST_F(SignallingTest, ATokenRefreshedBeforeItsExpiryKeepsTheCallUntilTheNewTokenExpires)
+{
+    Agent& a = newAgent(*standard_);
+    int64_t firstExpiry = nowUnixMs() / 1000 + 3;
+    a.token = mintToken(*standard_, a.identity, firstExpiry);
+    ASSERT_FALSE(a.token.empty());
+    ASSERT_TRUE(connect(*standard_, a));
+    Agent& b = online(*standard_);
+    std::string callId = establish(a, b);
+
+    int64_t secondExpiry = firstExpiry + 2;
+    std::optional<Result<AuthRefreshedMessage>> refreshed;
+    a.client->refreshToken(mintToken(*standard_, a.identity, secondExpiry),
+                           [&](Result<AuthRefreshedMessage> result) { refreshed.emplace(std::move(result)); });
+    ASSERT_TRUE(waitFor(context_, [&] { return refreshed.has_value(); }));
+    ASSERT_TRUE(*refreshed) << refreshed->error().message;
+    EXPECT_EQ(refreshed->value().tokenExpiresOn, secondExpiry);
+    ASSERT_LT(nowUnixMs(), firstExpiry * 1000) << "the refresh came too late for this test to mean anything";
+
+    // Past the first token's exp, the call goes on.
+    gint64 deadlineUs = (firstExpiry * 1000 - nowUnixMs()) * 1000 + 3 * G_USEC_PER_SEC;
+    ASSERT_TRUE(waitFor(context_, [&] { return a.closed || nowUnixMs() > firstExpiry * 1000 + 300; }, deadlineUs));
+    ASSERT_FALSE(a.closed) << a.closed->closeCode;
+    expectRelayWorks(a, b, callId);
+    expectRelayWorks(b, a, callId);
+    EXPECT_EQ(types(drain(a)), "");
+    EXPECT_EQ(types(drain(b)), "");
+    ASSERT_LT(nowUnixMs(), secondExpiry * 1000);
+
+    // The refreshed token's exp is the one that counts now.
+    deadlineUs = (secondExpiry * 1000 - nowUnixMs()) * 1000 + 3 * G_USEC_PER_SEC;
+    ASSERT_TRUE(waitFor(context_, [&] { return a.closed.has_value(); }, deadlineUs));
+    EXPECT_GE(nowUnixMs(), secondExpiry * 1000 - 50);
+    EXPECT_EQ(a.closed->closeCode, 4401);
+    auto error = receive<ErrorMessage>(a);
+    EXPECT_EQ(error.code, 401);
+    EXPECT_EQ(error.subCode, 4507);
+    expectEnded(a, callId, 495, 4507);
+    expectParticipant(b, callId, a.identity, ParticipantState::Disconnected, std::pair(495, 4507));
+    expectEnded(b, callId, 495, 4507);
 }
 
 TEST_F(SignallingTest, BadMessagesGetTheDocumentedErrorsAndTheCallStillWorks)
