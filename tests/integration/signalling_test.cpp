@@ -711,6 +711,32 @@ TEST_F(SignallingTest, TheSameUserOnTwoEndpointsRingsOnBothAndAcceptingEndsTheOt
     expectRelayWorks(a, b2, callId);
 }
 
+TEST_F(SignallingTest, AnEndpointConnectingWhileTheCallRingsRingsTooAndCanAnswer)
+{
+    Agent& a = online(*standard_);
+    Agent& b1 = online(*standard_);
+    std::string callId = newCallId();
+    ASSERT_TRUE(request(a, InviteMessage{"", callId, {b1.identity}, "Alice", {true, true}}));
+    EXPECT_EQ(receive<IncomingCallMessage>(b1).callId, callId);
+    expectParticipant(a, callId, b1.identity, ParticipantState::Ringing);
+
+    Agent& b2 = newAgent(*standard_);
+    b2.identity = b1.identity;
+    b2.token = rest(*standard_).issueToken(b1.identity);
+    ASSERT_TRUE(connect(*standard_, b2, SignallingOptions::Auth::Message));
+    auto incoming = receive<IncomingCallMessage>(b2);
+    EXPECT_EQ(incoming, (IncomingCallMessage{callId, CallerInfo{a.identity, "Alice"}, MediaFlags{true, true}}));
+
+    ASSERT_TRUE(request(b2, AcceptMessage{"", callId, "Bob"}));
+    expectEnded(b1, callId, 487, 10003);
+    expectParticipant(b2, callId, a.identity, ParticipantState::Connected);
+    expectParticipant(a, callId, b1.identity, ParticipantState::Connected);
+    expectRelayWorks(a, b2, callId);
+    expectRelayWorks(b2, a, callId);
+    EXPECT_EQ(types(drain(a)), "");
+    EXPECT_EQ(types(drain(b1)), "");
+}
+
 TEST_F(SignallingTest, ALostConnectionEndsTheCallWith410AfterTheGraceWindow)
 {
     Agent& a = online(*quick_);

@@ -250,6 +250,113 @@ TEST_F(CallControlTest, InviteRingsEveryEndpointOfTheCalleeAndAcceptEndsTheOther
     EXPECT_EQ(control_.callCount(), 1u);
 }
 
+TEST_F(CallControlTest, AnEndpointConnectingWhileTheCallRingsRingsToo)
+{
+    std::string a = connect(kAlice);
+    bobs_ = {connect(kBob)};
+    ring(a);
+    std::string late = connect(kBob);
+    auto toLate = take(late);
+    ASSERT_EQ(types(toLate), "incomingCall");
+    EXPECT_EQ(std::get<IncomingCallMessage>(toLate[0]),
+              (IncomingCallMessage{kCall, CallerInfo{kAlice, "Alice"}, MediaFlags{true, false}}));
+    expectNothingFor({a, bobs_[0]});
+    std::string carol = connect(kCarol);
+    EXPECT_EQ(types(take(carol)), "") << "only the callee's endpoints ring";
+
+    // Accepting on the late endpoint ends the ringing on the first with 487/10003.
+    send(late, AcceptMessage{"acc", kCall, "Bob"});
+    EXPECT_EQ(types(take(late)), "participantUpdated ack");
+    auto toFirst = take(bobs_[0]);
+    ASSERT_EQ(types(toFirst), "callEnded");
+    expectEnded(toFirst[0], 487, 10003);
+    EXPECT_EQ(types(take(a)), "participantUpdated");
+
+    // Once answered, the call rings nowhere new.
+    std::string later = connect(kBob);
+    EXPECT_EQ(types(take(later)), "");
+}
+
+TEST_F(CallControlTest, ALateEndpointEndsWithTheOthersWhenTheCallerCancels)
+{
+    std::string a = connect(kAlice);
+    bobs_ = {connect(kBob)};
+    ring(a);
+    bobs_.push_back(connect(kBob));
+    EXPECT_EQ(types(take(bobs_[1])), "incomingCall");
+    send(a, HangUpMessage{"h", kCall, false});
+    EXPECT_EQ(types(take(a)), "callEnded ack");
+    for (const auto& b : bobs_) {
+        auto toBob = take(b);
+        ASSERT_EQ(types(toBob), "callEnded");
+        expectEnded(toBob[0], 487, 0);
+    }
+}
+
+TEST_F(CallControlTest, ALateEndpointRingsUntilTheCallsOwnRingTimeout)
+{
+    std::string a = connect(kAlice);
+    bobs_ = {connect(kBob)};
+    ring(a);
+    clock_.advance(kRingMs / 2);
+    bobs_.push_back(connect(kBob));
+    EXPECT_EQ(types(take(bobs_[1])), "incomingCall");
+    clock_.advance(kRingMs / 2);
+    auto toAlice = take(a);
+    ASSERT_EQ(types(toAlice), "participantUpdated callEnded");
+    expectEnded(toAlice[1], 487, 10004);
+    for (const auto& b : bobs_) {
+        auto toBob = take(b);
+        ASSERT_EQ(types(toBob), "callEnded");
+        expectEnded(toBob[0], 487, 10004);
+    }
+}
+
+TEST_F(CallControlTest, ALateEndpointCanReject)
+{
+    std::string a = connect(kAlice);
+    bobs_ = {connect(kBob)};
+    ring(a);
+    bobs_.push_back(connect(kBob));
+    take(bobs_[1]);
+    send(bobs_[1], RejectMessage{"r", kCall});
+    EXPECT_EQ(types(take(bobs_[1])), "callEnded ack");
+    auto toFirst = take(bobs_[0]);
+    ASSERT_EQ(types(toFirst), "callEnded");
+    expectEnded(toFirst[0], 603, 0);
+    auto toAlice = take(a);
+    ASSERT_EQ(types(toAlice), "participantUpdated callEnded");
+    expectEnded(toAlice[1], 603, 0);
+}
+
+TEST_F(CallControlTest, AResumedEndpointRingsForACallThatStartedWhileItWasAwayButNotTwice)
+{
+    std::string a = connect(kAlice);
+    std::string away = connect(kBob);
+    bobs_ = {connect(kBob), connect(kBob)};
+    control_.detach(away);
+    ring(a);  // rings bobs_ only
+    TokenGrant grant{kBob, {"voip"}, nowSeconds(), nowSeconds() + 3600, 0};
+    ASSERT_EQ(control_.attach(grant, away, "").endpointId, away);
+    control_.ready(away);
+    auto toAway = take(away);
+    ASSERT_EQ(types(toAway), "incomingCall");
+    EXPECT_EQ(std::get<IncomingCallMessage>(toAway[0]).callId, kCall);
+
+    // An endpoint lost while ringing still rings when it comes back: no second incomingCall.
+    control_.detach(bobs_[1]);
+    ASSERT_EQ(control_.attach(grant, bobs_[1], "").endpointId, bobs_[1]);
+    control_.ready(bobs_[1]);
+    EXPECT_EQ(types(take(bobs_[1])), "");
+    send(bobs_[1], AcceptMessage{"acc", kCall, "Bob"});
+    EXPECT_EQ(types(take(bobs_[1])), "participantUpdated ack");
+    for (const auto& other : {away, bobs_[0]}) {
+        auto ended = take(other);
+        ASSERT_EQ(types(ended), "callEnded");
+        expectEnded(ended[0], 487, 10003);
+    }
+}
+
 TEST_F(CallControlTest, RejectEndsTheCallForEveryoneWith603)
 {
     std::string a = connect(kAlice);

@@ -100,6 +100,22 @@ void CallControl::ready(const std::string& endpointId)
     found->second.queued.clear();
     for (const auto& message : queued)
         output_.send(endpointId, message);
+    ringLateEndpoint(found->second);
+}
+
+void CallControl::ringLateEndpoint(Endpoint& endpoint)
+{
+    for (auto& [callId, call] : calls_) {
+        for (auto& participant : call.participants) {
+            if (participant.identity != endpoint.identity || participant.state != ParticipantState::Ringing ||
+                contains(participant.ringing, endpoint.id))
+                continue;
+            participant.ringing.push_back(endpoint.id);
+            g_info("call %s: rings %s on endpoint %s too", callId.c_str(), participant.identity.c_str(),
+                   endpoint.id.c_str());
+            send(endpoint.id, IncomingCallMessage{callId, call.caller, call.media});
+        }
+    }
 }
 
 void CallControl::detach(const std::string& endpointId)
@@ -187,6 +203,7 @@ void CallControl::onInvite(Endpoint& endpoint, const InviteMessage& message)
 
     Call& call = calls_[message.callId];
     call.id = message.callId;
+    call.caller = CallerInfo{endpoint.identity, message.displayName};
     call.media = message.media;
     call.participants.push_back(
         Participant{endpoint.identity, message.displayName, ParticipantState::Connected, false, endpoint.id, {}});
@@ -206,7 +223,7 @@ void CallControl::onInvite(Endpoint& endpoint, const InviteMessage& message)
         return;
     }
     for (const auto& id : ringing)
-        send(id, IncomingCallMessage{call.id, {endpoint.identity, message.displayName}, call.media});
+        send(id, IncomingCallMessage{call.id, call.caller, call.media});
     send(endpoint.id, ParticipantUpdatedMessage{call.id, info(call.participants[1])});
     ack(endpoint, message.requestId);
     std::string callId = call.id;

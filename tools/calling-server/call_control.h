@@ -60,7 +60,8 @@ public:
     // out, call ready().
     protocol::WelcomeMessage attach(const protocol::TokenGrant& grant, std::string_view resumeEndpointId,
                                     const std::string& requestId);
-    // Delivers what was kept for a resumed endpoint while it was away.
+    // Delivers what was kept for a resumed endpoint while it was away, then rings the endpoint
+    // for every call still ringing its identity that does not ring it yet (`incomingCall`).
     void ready(const std::string& endpointId);
     // A parsed message from an attached endpoint.
     void handle(const std::string& endpointId, const protocol::ClientMessage& message);
@@ -93,6 +94,7 @@ private:
 
     struct Call {
         std::string id;
+        protocol::CallerInfo caller;
         protocol::MediaFlags media;
         Clock::TimerId ringTimer = 0;
         std::vector<Participant> participants;
@@ -135,6 +137,8 @@ private:
     void leaveAllCalls(const std::string& endpointId, const protocol::EndReason& reason, bool tellEndpoint);
     void removeEndpoint(const std::string& endpointId);
     void startExpiryTimer(Endpoint& endpoint);
+    // Rings `endpoint` for the calls that ring its identity on other endpoints only.
+    void ringLateEndpoint(Endpoint& endpoint);
 
     void send(const std::string& endpointId, protocol::ServerMessage message);
     void sendToJoined(const Call& call, const protocol::ServerMessage& message, const std::string& exceptEndpoint);
