@@ -748,6 +748,69 @@ TEST_F(CallControlTest, AnExpiredTokenEndsTheCallsWith495AndClosesWith4401)
     EXPECT_EQ(control_.endpointCount(), 1u);
 }
 
+std::string randomCallId()
+{
+    g_autofree char* id = g_uuid_string_random();
+    return id;
+}
+
+TEST_F(CallControlTest, AnEndpointPlacesAtMostSixteenCalls)
+{
+    std::string a = connect(kAlice);
+    std::string b = connect(kBob);
+    std::vector<std::string> callIds;
+    for (int i = 0; i < 16; ++i) {
+        callIds.push_back(randomCallId());
+        send(a, InviteMessage{"i", callIds.back(), {kBob}, "", {}});
+        ASSERT_EQ(types(take(a)), "participantUpdated ack") << i;
+    }
+    take(b);
+    std::string oneTooMany = randomCallId();
+    send(a, InviteMessage{"x", oneTooMany, {kBob}, "", {}});
+    auto refused = take(a);
+    expectError(refused, 429, 40030, "x");
+    EXPECT_EQ(std::get<ErrorMessage>(refused[0]).callId, oneTooMany);
+    EXPECT_EQ(types(take(b)), "");
+    EXPECT_EQ(control_.callCount(), 16u);
+    // Another endpoint of the same identity has its own sixteen.
+    std::string a2 = connect(kAlice);
+    send(a2, InviteMessage{"y", oneTooMany, {kBob}, "", {}});
+    EXPECT_EQ(types(take(a2)), "participantUpdated ack");
+    // A call that ended makes room.
+    send(a, HangUpMessage{"h", callIds.front(), false});
+    EXPECT_EQ(types(take(a)), "callEnded ack");
+    send(a, InviteMessage{"z", randomCallId(), {kBob}, "", {}});
+    EXPECT_EQ(types(take(a)), "participantUpdated ack");
+}
+
+TEST_F(CallControlTest, AnEndpointAcceptsAtMostSixteenCallsAndMayStillRing)
+{
+    std::string a = connect(kAlice);
+    std::string b = connect(kBob);
+    std::vector<std::string> callIds;
+    for (int i = 0; i < 16; ++i) {
+        callIds.push_back(randomCallId());
+        send(a, InviteMessage{"", callIds.back(), {kBob}, "", {}});
+        send(b, AcceptMessage{"", callIds.back(), ""});
+    }
+    take(a);
+    take(b);
+    std::string c = connect(kCarol);
+    send(c, InviteMessage{"", kCall, {kBob}, "Carol", {}});
+    EXPECT_EQ(types(take(b)), "incomingCall") << "ringing does not count";
+    take(c);
+    send(b, AcceptMessage{"acc", kCall, ""});
+    expectError(take(b), 429, 40030, "acc");
+    EXPECT_EQ(types(take(c)), "") << "the call still rings";
+
+    send(b, HangUpMessage{"", callIds.front(), false});
+    take(b);
+    take(a);
+    send(b, AcceptMessage{"acc2", kCall, ""});
+    EXPECT_EQ(types(take(b)), "participantUpdated ack");
+    EXPECT_EQ(types(take(c)), "participantUpdated");
+}
+
 TEST_F(CallControlTest, CallsAreIndependent)
 {
     std::string a = connect(kAlice);

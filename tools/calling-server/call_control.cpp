@@ -200,6 +200,8 @@ void CallControl::onInvite(Endpoint& endpoint, const InviteMessage& message)
         fail(endpoint, message.requestId, message.callId, 400, 40005, "an identity cannot call itself");
         return;
     }
+    if (atCallLimit(endpoint, message.requestId, message.callId))
+        return;
 
     Call& call = calls_[message.callId];
     call.id = message.callId;
@@ -241,6 +243,9 @@ void CallControl::onAccept(Endpoint& endpoint, const AcceptMessage& message)
         fail(endpoint, message.requestId, message.callId, 400, 41006, "the call is not ringing on this endpoint");
         return;
     }
+    // The call keeps ringing, here too.
+    if (atCallLimit(endpoint, message.requestId, message.callId))
+        return;
     Participant& participant = *ringingHere;
     std::vector<std::string> others;
     for (const auto& id : participant.ringing) {
@@ -573,6 +578,22 @@ void CallControl::ack(const Endpoint& endpoint, const std::string& requestId)
 {
     if (!requestId.empty())
         send(endpoint.id, AckMessage{requestId});
+}
+
+bool CallControl::atCallLimit(const Endpoint& endpoint, const std::string& requestId, const std::string& callId)
+{
+    std::size_t calls = 0;
+    for (const auto& [id, call] : calls_) {
+        calls += static_cast<std::size_t>(std::count_if(call.participants.begin(), call.participants.end(),
+                                                        [&](const Participant& p) { return p.endpointId == endpoint.id; }));
+    }
+    if (calls < config_.maxCallsPerEndpoint)
+        return false;
+    g_info("endpoint %s of %s: at its limit of %zu calls", endpoint.id.c_str(), endpoint.identity.c_str(),
+           config_.maxCallsPerEndpoint);
+    fail(endpoint, requestId, callId, 429, 40030,
+         "this endpoint is in " + std::to_string(config_.maxCallsPerEndpoint) + " calls already");
+    return true;
 }
 
 ParticipantInfo CallControl::info(const Participant& participant)

@@ -39,6 +39,9 @@ public:
 struct CallControlConfig {
     int64_t ringTimeoutMs = 30'000;
     int64_t graceMs = 10'000;
+    // Calls an endpoint placed or accepted and that have not ended for it; `invite` and `accept`
+    // beyond it get 429/40030. Ringing does not count.
+    std::size_t maxCallsPerEndpoint = 16;
 };
 
 class CallControl {
@@ -145,6 +148,9 @@ private:
     void fail(const Endpoint& endpoint, const std::string& requestId, const std::string& callId, int code,
               int subCode, std::string message);
     void ack(const Endpoint& endpoint, const std::string& requestId);
+
+    // Whether the endpoint is at its maxCallsPerEndpoint (then a 429/40030 was sent).
+    bool atCallLimit(const Endpoint& endpoint, const std::string& requestId, const std::string& callId);
 
     static protocol::ParticipantInfo info(const Participant& participant);
     static std::vector<std::string> endpointsOf(const Call& call);
