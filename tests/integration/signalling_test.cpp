@@ -19,6 +19,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <set>
 
 using namespace calling;
 using namespace calling::protocol;
@@ -958,6 +959,138 @@ TEST_F(SignallingTest, BadMessagesGetTheDocumentedErrorsAndTheCallStillWorks)
         << *raw.closeCode;
     EXPECT_TRUE(a.client->isConnected());
     EXPECT_EQ(types(drain(a)), "");
+}
+
+TEST_F(SignallingTest, AnEndpointIsInAtMostSixteenCalls)
+{
+    Agent& a = online(*standard_);
+    Agent& b = online(*standard_);
+    std::vector<std::string> callIds;
+    for (int i = 0; i < 16; ++i) {
+        callIds.push_back(newCallId());
+        ASSERT_TRUE(request(a, InviteMessage{"", callIds.back(), {b.identity}, "", {}})) << i;
+    }
+    std::string oneTooMany = newCallId();
+    ASSERT_TRUE(a.client->send(InviteMessage{"x", oneTooMany, {b.identity}, "", {}}));
+    // Behind the sixteen Ringing updates.
+    std::vector<ServerMessage> toA = drain(a);
+    ASSERT_EQ(toA.size(), 17u) << types(toA);
+    auto refused = as<ErrorMessage>(toA.back());
+    EXPECT_EQ(refused.code, 429);
+    EXPECT_EQ(refused.subCode, 40030);
+    EXPECT_EQ(refused.requestId, "x");
+    EXPECT_EQ(refused.callId, oneTooMany);
+    EXPECT_EQ(drain(b).size(), 16u) << "sixteen calls ring, not seventeen";
+
+    // Ending one makes room for another.
+    ASSERT_TRUE(request(a, HangUpMessage{"", callIds.front(), false}));
+    expectEnded(a, callIds.front(), 0, 0);
+    expectEnded(b, callIds.front(), 487, 0);
+    ASSERT_TRUE(request(a, InviteMessage{"", oneTooMany, {b.identity}, "", {}}));
+    EXPECT_EQ(receive<IncomingCallMessage>(b).callId, oneTooMany);
+    callIds.front() = oneTooMany;
+    for (const auto& callId : callIds)
+        ASSERT_TRUE(request(a, HangUpMessage{"", callId, false}));
+}
+
+TEST_F(SignallingTest, MessagesBeyondTheRateAreAnsweredWith429AndDropped)
+{
+    Agent& a = online(*standard_);
+    Agent& b = newAgent(*standard_);
+    RawSocket raw(context_);
+    ASSERT_TRUE(raw.open(signallingUrl(*standard_), b.token));
+    ASSERT_TRUE(raw.next());  // welcome
+
+    // Far more than the burst of 400, at once: about the burst gets through (plus what 200 a
+    // second adds meanwhile), the rest is refused, each with its requestId.
+    constexpr int kSent = 1000;
+    std::string unknownCall = newCallId();
+    gint64 start = g_get_monotonic_time();
+    for (int i = 0; i < kSent; ++i)
+        raw.sendText(serialize(ClientMessage(HoldMessage{std::to_string(i), unknownCall})));
+    ASSERT_TRUE(waitFor(context_, [&] { return raw.received.size() >= kSent; }, 20 * G_USEC_PER_SEC))
+        << raw.received.size();
+    double elapsedSeconds = static_cast<double>(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
+    int carriedOut = 0;
+    int refused = 0;
+    std::set<std::string> answered;
+    for (int i = 0; i < kSent; ++i) {
+        auto error = as<ErrorMessage>(raw.next().value_or(AckMessage{}));
+        EXPECT_TRUE(answered.insert(error.requestId).second) << "answered twice: " << error.requestId;
+        if (error.code == 404 && error.subCode == 40400) {
+            ++carriedOut;
+        } else {
+            EXPECT_EQ(error.code, 429) << error.message;
+            EXPECT_EQ(error.subCode, 40029) << error.message;
+            EXPECT_EQ(error.callId, unknownCall);
+            ++refused;
+        }
+    }
+    EXPECT_EQ(answered.size(), static_cast<size_t>(kSent));
+    EXPECT_GE(carriedOut, 400);
+    EXPECT_LE(carriedOut, 400 + static_cast<int>(200 * elapsedSeconds) + 1) << elapsedSeconds << " s";
+    EXPECT_GT(refused, 0);
+    EXPECT_FALSE(raw.closeCode);
+
+    // The bucket fills up again, and the connection goes on as before.
+    bool carried = false;
+    ASSERT_TRUE(waitFor(context_, [&] {
+        if (!carried) {
+            raw.sendText(serialize(ClientMessage(HoldMessage{"again", unknownCall})));
+            auto answer = raw.next();
+            carried = answer && std::holds_alternative<ErrorMessage>(*answer) &&
+                      std::get<ErrorMessage>(*answer).subCode == 40400;
+        }
+        return carried;
+    }));
+    EXPECT_FALSE(raw.closeCode);
+    EXPECT_TRUE(waitForLog(*standard_, "over the message rate"));
+    // Other connections were never limited.
+    auto other = request(a, HoldMessage{"", newCallId()});
+    ASSERT_FALSE(other);
+    EXPECT_EQ(other.error().subCode, 40400);
+}
+
+TEST_F(SignallingTest, ConnectionsWaitingToAuthenticateAreCappedAt256)
+{
+    auto server = startServer({"--auth-timeout", "60"});
+    ASSERT_TRUE(server);
+    RestClient client(server->process->connection());
+    auto plainUpgrade = [&] {
+        return client.send({.method = "GET", .pathAndQuery = "/signalling/v1", .sign = false});
+    };
+    std::vector<std::unique_ptr<RawSocket>> waiting;
+    for (int i = 0; i < 256; ++i) {
+        waiting.push_back(std::make_unique<RawSocket>(context_));
+        ASSERT_TRUE(waiting.back()->open(signallingUrl(*server), "")) << i;
+    }
+    auto full = plainUpgrade();
+    EXPECT_EQ(full.status, 503);
+    EXPECT_EQ(full.header("retry-after"), "1");
+    auto body = parseServerMessage(full.body);
+    ASSERT_TRUE(body) << full.body;
+    EXPECT_EQ(as<ErrorMessage>(body.value()).code, 503);
+    EXPECT_EQ(as<ErrorMessage>(body.value()).subCode, 50300);
+    RawSocket refused(context_);
+    EXPECT_FALSE(refused.open(signallingUrl(*server), ""));
+
+    // A token in the upgrade request does not wait, so it is not capped.
+    std::string identity = client.createIdentity();
+    std::string token = client.issueToken(identity);
+    RawSocket withHeader(context_);
+    ASSERT_TRUE(withHeader.open(signallingUrl(*server), token));
+    EXPECT_EQ(as<WelcomeMessage>(withHeader.next().value_or(AckMessage{})).identity, identity);
+
+    // A connection that authenticated frees its place; so does one that closed.
+    waiting.front()->sendText(serialize(ClientMessage(AuthMessage{"", token, ""})));
+    ASSERT_TRUE(waiting.front()->next());
+    RawSocket next(context_);
+    ASSERT_TRUE(next.open(signallingUrl(*server), ""));
+    EXPECT_EQ(plainUpgrade().status, 503);
+    waiting.back().reset();
+    ASSERT_TRUE(waitFor(context_, [&] { return plainUpgrade().status != 503; }));
+    waiting.clear();
+    EXPECT_EQ(server->process->stop(), 0) << server->process->log();
 }
 
 TEST_F(SignallingTest, OtherPathsAndPlainRequestsAreRefused)
