@@ -811,6 +811,39 @@ TEST_F(CallControlTest, AnEndpointAcceptsAtMostSixteenCallsAndMayStillRing)
     EXPECT_EQ(types(take(c)), "participantUpdated");
 }
 
+TEST_F(CallControlTest, ATokenExpiringInTheGraceWindowEndsTheCallsWith495AtOnce)
+{
+    std::string a = connect(kAlice, 5);
+    bobs_ = {connect(kBob)};
+    connectCall(a, bobs_[0]);
+    control_.detach(a);
+    clock_.advance(5000);
+    auto toBob = take(bobs_[0]);
+    ASSERT_EQ(types(toBob), "participantUpdated callEnded");
+    expectDisconnected(toBob[0], kAlice, 495, 4507);
+    expectEnded(toBob[1], 495, 4507);
+    EXPECT_TRUE(out_.closed.empty()) << "nothing to close";
+    EXPECT_EQ(control_.endpointCount(), 1u);
+    clock_.advance(kGraceMs);
+    expectNothingFor({a, bobs_[0]});
+}
+
+TEST_F(CallControlTest, TheLastRingingEndpointsTokenExpiringEndsTheCallForTheCallerWith495)
+{
+    std::string a = connect(kAlice);
+    bobs_ = {connect(kBob, 5)};
+    ring(a);
+    clock_.advance(5000);
+    auto toBob = take(bobs_[0]);
+    ASSERT_EQ(types(toBob), "error callEnded");
+    expectEnded(toBob[1], 495, 4507);
+    auto toAlice = take(a);
+    ASSERT_EQ(types(toAlice), "participantUpdated callEnded");
+    expectDisconnected(toAlice[0], kBob, 495, 4507);
+    expectEnded(toAlice[1], 495, 4507);
+    EXPECT_EQ(control_.callCount(), 0u);
+}
+
 TEST_F(CallControlTest, CallsAreIndependent)
 {
     std::string a = connect(kAlice);
