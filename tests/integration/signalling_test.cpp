@@ -15,9 +15,11 @@
 #include <gtest/gtest.h>
 #include <libsoup/soup.h>
 
+#include <algorithm>
 #include <deque>
 #include <memory>
 #include <optional>
+#include <set>
 
 using namespace calling;
 using namespace calling::protocol;
@@ -388,6 +390,27 @@ protected:
 
     std::string signallingUrl(const Server& server) { return SignallingClient::signallingUrl(server.endpoint).value(); }
 
+    // A voip token for `identity` expiring at `expiresAt` (Unix seconds), signed with the server's
+    // own key and carrying the identity's current generation, as the REST API would issue it.
+    static std::string mintToken(const Server& server, const std::string& identity, int64_t expiresAt)
+    {
+        auto secrets = server::loadSecrets(server.process->stateDir(), std::nullopt);
+        EXPECT_TRUE(secrets) << secrets.error().message;
+        g_autofree char* database = g_build_filename(server.process->stateDir().c_str(), "identities.db", nullptr);
+        auto store = server::IdentityStore::open(database);
+        EXPECT_TRUE(store) << store.error().message;
+        if (!secrets || !store)
+            return "";
+        auto generation = store.value()->tokenGeneration(identity);
+        EXPECT_TRUE(generation) << identity;
+        int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+        return issueAccessToken(TokenGrant{identity, {"voip"}, std::min(now, expiresAt - 1), expiresAt,
+                                           generation.value_or(0)},
+                                secrets->signingKey);
+    }
+
+    static int64_t nowUnixMs() { return g_get_real_time() / 1000; }
+
     static std::unique_ptr<Server> standard_;
     static std::unique_ptr<Server> quick_;
     GMainContext* context_ = nullptr;
@@ -437,15 +460,8 @@ TEST_F(SignallingTest, RefusedTokensGet401Slash4507BothWays)
     tampered[tampered.size() - 2] = tampered[tampered.size() - 2] == 'A' ? 'B' : 'A';
 
     // An expired token, signed with the server's own key.
-    auto secrets = server::loadSecrets(standard_->process->stateDir(), std::nullopt);
-    ASSERT_TRUE(secrets) << secrets.error().message;
-    g_autofree char* database = g_build_filename(standard_->process->stateDir().c_str(), "identities.db", nullptr);
-    auto store = server::IdentityStore::open(database);
-    ASSERT_TRUE(store) << store.error().message;
-    int64_t now = g_get_real_time() / G_USEC_PER_SEC;
-    std::string expired = issueAccessToken(
-        TokenGrant{agent.identity, {"voip"}, now - 7200, now - 60, store.value()->tokenGeneration(agent.identity).value()},
-        secrets->signingKey);
+    std::string expired = mintToken(*standard_, agent.identity, g_get_real_time() / G_USEC_PER_SEC - 60);
+    ASSERT_FALSE(expired.empty());
 
     Agent& revokedAgent = newAgent(*standard_);
     ASSERT_EQ(client.send({.pathAndQuery = "/identities/" + RestClient::escapeId(revokedAgent.identity) +
@@ -696,6 +712,32 @@ TEST_F(SignallingTest, TheSameUserOnTwoEndpointsRingsOnBothAndAcceptingEndsTheOt
     expectRelayWorks(a, b2, callId);
 }
 
+TEST_F(SignallingTest, AnEndpointConnectingWhileTheCallRingsRingsTooAndCanAnswer)
+{
+    Agent& a = online(*standard_);
+    Agent& b1 = online(*standard_);
+    std::string callId = newCallId();
+    ASSERT_TRUE(request(a, InviteMessage{"", callId, {b1.identity}, "Alice", {true, true}}));
+    EXPECT_EQ(receive<IncomingCallMessage>(b1).callId, callId);
+    expectParticipant(a, callId, b1.identity, ParticipantState::Ringing);
+
+    Agent& b2 = newAgent(*standard_);
+    b2.identity = b1.identity;
+    b2.token = rest(*standard_).issueToken(b1.identity);
+    ASSERT_TRUE(connect(*standard_, b2, SignallingOptions::Auth::Message));
+    auto incoming = receive<IncomingCallMessage>(b2);
+    EXPECT_EQ(incoming, (IncomingCallMessage{callId, CallerInfo{a.identity, "Alice"}, MediaFlags{true, true}}));
+
+    ASSERT_TRUE(request(b2, AcceptMessage{"", callId, "Bob"}));
+    expectEnded(b1, callId, 487, 10003);
+    expectParticipant(b2, callId, a.identity, ParticipantState::Connected);
+    expectParticipant(a, callId, b1.identity, ParticipantState::Connected);
+    expectRelayWorks(a, b2, callId);
+    expectRelayWorks(b2, a, callId);
+    EXPECT_EQ(types(drain(a)), "");
+    EXPECT_EQ(types(drain(b1)), "");
+}
+
 TEST_F(SignallingTest, ALostConnectionEndsTheCallWith410AfterTheGraceWindow)
 {
     Agent& a = online(*quick_);
@@ -765,6 +807,86 @@ TEST_F(SignallingTest, TokenRefreshKeepsTheCallAndRefusesAnotherIdentity)
     expectRelayWorks(a, b, callId);
     expectRelayWorks(b, a, callId);
     EXPECT_EQ(types(drain(b)), "");
+}
+
+TEST_F(SignallingTest, AnExpiredTokenEndsTheCallsWith495AndClosesWith4401)
+{
+    Agent& a = newAgent(*standard_);
+    int64_t expiresAt = nowUnixMs() / 1000 + 2;
+    a.token = mintToken(*standard_, a.identity, expiresAt);
+    ASSERT_FALSE(a.token.empty());
+    auto welcome = connect(*standard_, a);
+    ASSERT_TRUE(welcome) << welcome.error().message;
+    EXPECT_EQ(welcome->tokenExpiresOn, expiresAt);
+    int64_t firstMessageAtMs = 0;
+    a.client->setMessageCallback([&](const ServerMessage& message) {
+        if (firstMessageAtMs == 0)
+            firstMessageAtMs = nowUnixMs();
+        a.inbox.push_back(message);
+    });
+    Agent& b = online(*standard_);
+    std::string callId = establish(a, b);
+    ASSERT_EQ(types(drain(a)), "");
+    firstMessageAtMs = 0;
+
+    gint64 deadlineUs = (expiresAt * 1000 - nowUnixMs()) * 1000 + 3 * G_USEC_PER_SEC;
+    ASSERT_TRUE(waitFor(context_, [&] { return a.closed.has_value(); }, deadlineUs)) << types(drain(a));
+    EXPECT_EQ(a.closed->closeCode, 4401);
+    // Not before the token's exp (a little slack for the two processes' clocks).
+    EXPECT_GE(firstMessageAtMs, expiresAt * 1000 - 50);
+    auto error = receive<ErrorMessage>(a);
+    EXPECT_EQ(error.code, 401);
+    EXPECT_EQ(error.subCode, 4507);
+    EXPECT_EQ(error.requestId, "");
+    expectEnded(a, callId, 495, 4507);
+    EXPECT_TRUE(a.inbox.empty()) << a.inbox.size() << " more";
+
+    expectParticipant(b, callId, a.identity, ParticipantState::Disconnected, std::pair(495, 4507));
+    expectEnded(b, callId, 495, 4507);
+    EXPECT_TRUE(b.client->isConnected());
+    EXPECT_EQ(types(drain(b)), "");
+}
+
+TEST_F(SignallingTest, ATokenRefreshedBeforeItsExpiryKeepsTheCallUntilTheNewTokenExpires)
+{
+    Agent& a = newAgent(*standard_);
+    int64_t firstExpiry = nowUnixMs() / 1000 + 3;
+    a.token = mintToken(*standard_, a.identity, firstExpiry);
+    ASSERT_FALSE(a.token.empty());
+    ASSERT_TRUE(connect(*standard_, a));
+    Agent& b = online(*standard_);
+    std::string callId = establish(a, b);
+
+    int64_t secondExpiry = firstExpiry + 2;
+    std::optional<Result<AuthRefreshedMessage>> refreshed;
+    a.client->refreshToken(mintToken(*standard_, a.identity, secondExpiry),
+                           [&](Result<AuthRefreshedMessage> result) { refreshed.emplace(std::move(result)); });
+    ASSERT_TRUE(waitFor(context_, [&] { return refreshed.has_value(); }));
+    ASSERT_TRUE(*refreshed) << refreshed->error().message;
+    EXPECT_EQ(refreshed->value().tokenExpiresOn, secondExpiry);
+    ASSERT_LT(nowUnixMs(), firstExpiry * 1000) << "the refresh came too late for this test to mean anything";
+
+    // Past the first token's exp, the call goes on.
+    gint64 deadlineUs = (firstExpiry * 1000 - nowUnixMs()) * 1000 + 3 * G_USEC_PER_SEC;
+    ASSERT_TRUE(waitFor(context_, [&] { return a.closed || nowUnixMs() > firstExpiry * 1000 + 300; }, deadlineUs));
+    ASSERT_FALSE(a.closed) << a.closed->closeCode;
+    expectRelayWorks(a, b, callId);
+    expectRelayWorks(b, a, callId);
+    EXPECT_EQ(types(drain(a)), "");
+    EXPECT_EQ(types(drain(b)), "");
+    ASSERT_LT(nowUnixMs(), secondExpiry * 1000);
+
+    // The refreshed token's exp is the one that counts now.
+    deadlineUs = (secondExpiry * 1000 - nowUnixMs()) * 1000 + 3 * G_USEC_PER_SEC;
+    ASSERT_TRUE(waitFor(context_, [&] { return a.closed.has_value(); }, deadlineUs));
+    EXPECT_GE(nowUnixMs(), secondExpiry * 1000 - 50);
+    EXPECT_EQ(a.closed->closeCode, 4401);
+    auto error = receive<ErrorMessage>(a);
+    EXPECT_EQ(error.code, 401);
+    EXPECT_EQ(error.subCode, 4507);
+    expectEnded(a, callId, 495, 4507);
+    expectParticipant(b, callId, a.identity, ParticipantState::Disconnected, std::pair(495, 4507));
+    expectEnded(b, callId, 495, 4507);
 }
 
 TEST_F(SignallingTest, BadMessagesGetTheDocumentedErrorsAndTheCallStillWorks)
@@ -837,6 +959,138 @@ TEST_F(SignallingTest, BadMessagesGetTheDocumentedErrorsAndTheCallStillWorks)
         << *raw.closeCode;
     EXPECT_TRUE(a.client->isConnected());
     EXPECT_EQ(types(drain(a)), "");
+}
+
+TEST_F(SignallingTest, AnEndpointIsInAtMostSixteenCalls)
+{
+    Agent& a = online(*standard_);
+    Agent& b = online(*standard_);
+    std::vector<std::string> callIds;
+    for (int i = 0; i < 16; ++i) {
+        callIds.push_back(newCallId());
+        ASSERT_TRUE(request(a, InviteMessage{"", callIds.back(), {b.identity}, "", {}})) << i;
+    }
+    std::string oneTooMany = newCallId();
+    ASSERT_TRUE(a.client->send(InviteMessage{"x", oneTooMany, {b.identity}, "", {}}));
+    // Behind the sixteen Ringing updates.
+    std::vector<ServerMessage> toA = drain(a);
+    ASSERT_EQ(toA.size(), 17u) << types(toA);
+    auto refused = as<ErrorMessage>(toA.back());
+    EXPECT_EQ(refused.code, 429);
+    EXPECT_EQ(refused.subCode, 40030);
+    EXPECT_EQ(refused.requestId, "x");
+    EXPECT_EQ(refused.callId, oneTooMany);
+    EXPECT_EQ(drain(b).size(), 16u) << "sixteen calls ring, not seventeen";
+
+    // Ending one makes room for another.
+    ASSERT_TRUE(request(a, HangUpMessage{"", callIds.front(), false}));
+    expectEnded(a, callIds.front(), 0, 0);
+    expectEnded(b, callIds.front(), 487, 0);
+    ASSERT_TRUE(request(a, InviteMessage{"", oneTooMany, {b.identity}, "", {}}));
+    EXPECT_EQ(receive<IncomingCallMessage>(b).callId, oneTooMany);
+    callIds.front() = oneTooMany;
+    for (const auto& callId : callIds)
+        ASSERT_TRUE(request(a, HangUpMessage{"", callId, false}));
+}
+
+TEST_F(SignallingTest, MessagesBeyondTheRateAreAnsweredWith429AndDropped)
+{
+    Agent& a = online(*standard_);
+    Agent& b = newAgent(*standard_);
+    RawSocket raw(context_);
+    ASSERT_TRUE(raw.open(signallingUrl(*standard_), b.token));
+    ASSERT_TRUE(raw.next());  // welcome
+
+    // Far more than the burst of 400, at once: about the burst gets through (plus what 200 a
+    // second adds meanwhile), the rest is refused, each with its requestId.
+    constexpr int kSent = 1000;
+    std::string unknownCall = newCallId();
+    gint64 start = g_get_monotonic_time();
+    for (int i = 0; i < kSent; ++i)
+        raw.sendText(serialize(ClientMessage(HoldMessage{std::to_string(i), unknownCall})));
+    ASSERT_TRUE(waitFor(context_, [&] { return raw.received.size() >= kSent; }, 20 * G_USEC_PER_SEC))
+        << raw.received.size();
+    double elapsedSeconds = static_cast<double>(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
+    int carriedOut = 0;
+    int refused = 0;
+    std::set<std::string> answered;
+    for (int i = 0; i < kSent; ++i) {
+        auto error = as<ErrorMessage>(raw.next().value_or(AckMessage{}));
+        EXPECT_TRUE(answered.insert(error.requestId).second) << "answered twice: " << error.requestId;
+        if (error.code == 404 && error.subCode == 40400) {
+            ++carriedOut;
+        } else {
+            EXPECT_EQ(error.code, 429) << error.message;
+            EXPECT_EQ(error.subCode, 40029) << error.message;
+            EXPECT_EQ(error.callId, unknownCall);
+            ++refused;
+        }
+    }
+    EXPECT_EQ(answered.size(), static_cast<size_t>(kSent));
+    EXPECT_GE(carriedOut, 400);
+    EXPECT_LE(carriedOut, 400 + static_cast<int>(200 * elapsedSeconds) + 1) << elapsedSeconds << " s";
+    EXPECT_GT(refused, 0);
+    EXPECT_FALSE(raw.closeCode);
+
+    // The bucket fills up again, and the connection goes on as before.
+    bool carried = false;
+    ASSERT_TRUE(waitFor(context_, [&] {
+        if (!carried) {
+            raw.sendText(serialize(ClientMessage(HoldMessage{"again", unknownCall})));
+            auto answer = raw.next();
+            carried = answer && std::holds_alternative<ErrorMessage>(*answer) &&
+                      std::get<ErrorMessage>(*answer).subCode == 40400;
+        }
+        return carried;
+    }));
+    EXPECT_FALSE(raw.closeCode);
+    EXPECT_TRUE(waitForLog(*standard_, "over the message rate"));
+    // Other connections were never limited.
+    auto other = request(a, HoldMessage{"", newCallId()});
+    ASSERT_FALSE(other);
+    EXPECT_EQ(other.error().subCode, 40400);
+}
+
+TEST_F(SignallingTest, ConnectionsWaitingToAuthenticateAreCappedAt256)
+{
+    auto server = startServer({"--auth-timeout", "60"});
+    ASSERT_TRUE(server);
+    RestClient client(server->process->connection());
+    auto plainUpgrade = [&] {
+        return client.send({.method = "GET", .pathAndQuery = "/signalling/v1", .sign = false});
+    };
+    std::vector<std::unique_ptr<RawSocket>> waiting;
+    for (int i = 0; i < 256; ++i) {
+        waiting.push_back(std::make_unique<RawSocket>(context_));
+        ASSERT_TRUE(waiting.back()->open(signallingUrl(*server), "")) << i;
+    }
+    auto full = plainUpgrade();
+    EXPECT_EQ(full.status, 503);
+    EXPECT_EQ(full.header("retry-after"), "1");
+    auto body = parseServerMessage(full.body);
+    ASSERT_TRUE(body) << full.body;
+    EXPECT_EQ(as<ErrorMessage>(body.value()).code, 503);
+    EXPECT_EQ(as<ErrorMessage>(body.value()).subCode, 50300);
+    RawSocket refused(context_);
+    EXPECT_FALSE(refused.open(signallingUrl(*server), ""));
+
+    // A token in the upgrade request does not wait, so it is not capped.
+    std::string identity = client.createIdentity();
+    std::string token = client.issueToken(identity);
+    RawSocket withHeader(context_);
+    ASSERT_TRUE(withHeader.open(signallingUrl(*server), token));
+    EXPECT_EQ(as<WelcomeMessage>(withHeader.next().value_or(AckMessage{})).identity, identity);
+
+    // A connection that authenticated frees its place; so does one that closed.
+    waiting.front()->sendText(serialize(ClientMessage(AuthMessage{"", token, ""})));
+    ASSERT_TRUE(waiting.front()->next());
+    RawSocket next(context_);
+    ASSERT_TRUE(next.open(signallingUrl(*server), ""));
+    EXPECT_EQ(plainUpgrade().status, 503);
+    waiting.back().reset();
+    ASSERT_TRUE(waitFor(context_, [&] { return plainUpgrade().status != 503; }));
+    waiting.clear();
+    EXPECT_EQ(server->process->stop(), 0) << server->process->log();
 }
 
 TEST_F(SignallingTest, OtherPathsAndPlainRequestsAreRefused)

@@ -250,6 +250,113 @@ TEST_F(CallControlTest, InviteRingsEveryEndpointOfTheCalleeAndAcceptEndsTheOther
     EXPECT_EQ(control_.callCount(), 1u);
 }
 
+TEST_F(CallControlTest, AnEndpointConnectingWhileTheCallRingsRingsToo)
+{
+    std::string a = connect(kAlice);
+    bobs_ = {connect(kBob)};
+    ring(a);
+    std::string late = connect(kBob);
+    auto toLate = take(late);
+    ASSERT_EQ(types(toLate), "incomingCall");
+    EXPECT_EQ(std::get<IncomingCallMessage>(toLate[0]),
+              (IncomingCallMessage{kCall, CallerInfo{kAlice, "Alice"}, MediaFlags{true, false}}));
+    expectNothingFor({a, bobs_[0]});
+    std::string carol = connect(kCarol);
+    EXPECT_EQ(types(take(carol)), "") << "only the callee's endpoints ring";
+
+    // Accepting on the late endpoint ends the ringing on the first with 487/10003.
+    send(late, AcceptMessage{"acc", kCall, "Bob"});
+    EXPECT_EQ(types(take(late)), "participantUpdated ack");
+    auto toFirst = take(bobs_[0]);
+    ASSERT_EQ(types(toFirst), "callEnded");
+    expectEnded(toFirst[0], 487, 10003);
+    EXPECT_EQ(types(take(a)), "participantUpdated");
+
+    // Once answered, the call rings nowhere new.
+    std::string later = connect(kBob);
+    EXPECT_EQ(types(take(later)), "");
+}
+
+TEST_F(CallControlTest, ALateEndpointEndsWithTheOthersWhenTheCallerCancels)
+{
+    std::string a = connect(kAlice);
+    bobs_ = {connect(kBob)};
+    ring(a);
+    bobs_.push_back(connect(kBob));
+    EXPECT_EQ(types(take(bobs_[1])), "incomingCall");
+    send(a, HangUpMessage{"h", kCall, false});
+    EXPECT_EQ(types(take(a)), "callEnded ack");
+    for (const auto& b : bobs_) {
+        auto toBob = take(b);
+        ASSERT_EQ(types(toBob), "callEnded");
+        expectEnded(toBob[0], 487, 0);
+    }
+}
+
+TEST_F(CallControlTest, ALateEndpointRingsUntilTheCallsOwnRingTimeout)
+{
+    std::string a = connect(kAlice);
+    bobs_ = {connect(kBob)};
+    ring(a);
+    clock_.advance(kRingMs / 2);
+    bobs_.push_back(connect(kBob));
+    EXPECT_EQ(types(take(bobs_[1])), "incomingCall");
+    clock_.advance(kRingMs / 2);
+    auto toAlice = take(a);
+    ASSERT_EQ(types(toAlice), "participantUpdated callEnded");
+    expectEnded(toAlice[1], 487, 10004);
+    for (const auto& b : bobs_) {
+        auto toBob = take(b);
+        ASSERT_EQ(types(toBob), "callEnded");
+        expectEnded(toBob[0], 487, 10004);
+    }
+}
+
+TEST_F(CallControlTest, ALateEndpointCanReject)
+{
+    std::string a = connect(kAlice);
+    bobs_ = {connect(kBob)};
+    ring(a);
+    bobs_.push_back(connect(kBob));
+    take(bobs_[1]);
+    send(bobs_[1], RejectMessage{"r", kCall});
+    EXPECT_EQ(types(take(bobs_[1])), "callEnded ack");
+    auto toFirst = take(bobs_[0]);
+    ASSERT_EQ(types(toFirst), "callEnded");
+    expectEnded(toFirst[0], 603, 0);
+    auto toAlice = take(a);
+    ASSERT_EQ(types(toAlice), "participantUpdated callEnded");
+    expectEnded(toAlice[1], 603, 0);
+}
+
+TEST_F(CallControlTest, AResumedEndpointRingsForACallThatStartedWhileItWasAwayButNotTwice)
+{
+    std::string a = connect(kAlice);
+    std::string away = connect(kBob);
+    bobs_ = {connect(kBob), connect(kBob)};
+    control_.detach(away);
+    ring(a);  // rings bobs_ only
+    TokenGrant grant{kBob, {"voip"}, nowSeconds(), nowSeconds() + 3600, 0};
+    ASSERT_EQ(control_.attach(grant, away, "").endpointId, away);
+    control_.ready(away);
+    auto toAway = take(away);
+    ASSERT_EQ(types(toAway), "incomingCall");
+    EXPECT_EQ(std::get<IncomingCallMessage>(toAway[0]).callId, kCall);
+
+    // An endpoint lost while ringing still rings when it comes back: no second incomingCall.
+    control_.detach(bobs_[1]);
+    ASSERT_EQ(control_.attach(grant, bobs_[1], "").endpointId, bobs_[1]);
+    control_.ready(bobs_[1]);
+    EXPECT_EQ(types(take(bobs_[1])), "");
+    send(bobs_[1], AcceptMessage{"acc", kCall, "Bob"});
+    EXPECT_EQ(types(take(bobs_[1])), "participantUpdated ack");
+    for (const auto& other : {away, bobs_[0]}) {
+        auto ended = take(other);
+        ASSERT_EQ(types(ended), "callEnded");
+        expectEnded(ended[0], 487, 10003);
+    }
+}
+
 TEST_F(CallControlTest, RejectEndsTheCallForEveryoneWith603)
 {
     std::string a = connect(kAlice);
@@ -639,6 +746,102 @@ TEST_F(CallControlTest, AnExpiredTokenEndsTheCallsWith495AndClosesWith4401)
     ASSERT_EQ(out_.closed.size(), 1u);
     EXPECT_EQ(out_.closed[0], std::make_pair(a, 4401));
     EXPECT_EQ(control_.endpointCount(), 1u);
+}
+
+std::string randomCallId()
+{
+    g_autofree char* id = g_uuid_string_random();
+    return id;
+}
+
+TEST_F(CallControlTest, AnEndpointPlacesAtMostSixteenCalls)
+{
+    std::string a = connect(kAlice);
+    std::string b = connect(kBob);
+    std::vector<std::string> callIds;
+    for (int i = 0; i < 16; ++i) {
+        callIds.push_back(randomCallId());
+        send(a, InviteMessage{"i", callIds.back(), {kBob}, "", {}});
+        ASSERT_EQ(types(take(a)), "participantUpdated ack") << i;
+    }
+    take(b);
+    std::string oneTooMany = randomCallId();
+    send(a, InviteMessage{"x", oneTooMany, {kBob}, "", {}});
+    auto refused = take(a);
+    expectError(refused, 429, 40030, "x");
+    EXPECT_EQ(std::get<ErrorMessage>(refused[0]).callId, oneTooMany);
+    EXPECT_EQ(types(take(b)), "");
+    EXPECT_EQ(control_.callCount(), 16u);
+    // Another endpoint of the same identity has its own sixteen.
+    std::string a2 = connect(kAlice);
+    send(a2, InviteMessage{"y", oneTooMany, {kBob}, "", {}});
+    EXPECT_EQ(types(take(a2)), "participantUpdated ack");
+    // A call that ended makes room.
+    send(a, HangUpMessage{"h", callIds.front(), false});
+    EXPECT_EQ(types(take(a)), "callEnded ack");
+    send(a, InviteMessage{"z", randomCallId(), {kBob}, "", {}});
+    EXPECT_EQ(types(take(a)), "participantUpdated ack");
+}
+
+TEST_F(CallControlTest, AnEndpointAcceptsAtMostSixteenCallsAndMayStillRing)
+{
+    std::string a = connect(kAlice);
+    std::string b = connect(kBob);
+    std::vector<std::string> callIds;
+    for (int i = 0; i < 16; ++i) {
+        callIds.push_back(randomCallId());
+        send(a, InviteMessage{"", callIds.back(), {kBob}, "", {}});
+        send(b, AcceptMessage{"", callIds.back(), ""});
+    }
+    take(a);
+    take(b);
+    std::string c = connect(kCarol);
+    send(c, InviteMessage{"", kCall, {kBob}, "Carol", {}});
+    EXPECT_EQ(types(take(b)), "incomingCall") << "ringing does not count";
+    take(c);
+    send(b, AcceptMessage{"acc", kCall, ""});
+    expectError(take(b), 429, 40030, "acc");
+    EXPECT_EQ(types(take(c)), "") << "the call still rings";
+
+    send(b, HangUpMessage{"", callIds.front(), false});
+    take(b);
+    take(a);
+    send(b, AcceptMessage{"acc2", kCall, ""});
+    EXPECT_EQ(types(take(b)), "participantUpdated ack");
+    EXPECT_EQ(types(take(c)), "participantUpdated");
+}
+
+TEST_F(CallControlTest, ATokenExpiringInTheGraceWindowEndsTheCallsWith495AtOnce)
+{
+    std::string a = connect(kAlice, 5);
+    bobs_ = {connect(kBob)};
+    connectCall(a, bobs_[0]);
+    control_.detach(a);
+    clock_.advance(5000);
+    auto toBob = take(bobs_[0]);
+    ASSERT_EQ(types(toBob), "participantUpdated callEnded");
+    expectDisconnected(toBob[0], kAlice, 495, 4507);
+    expectEnded(toBob[1], 495, 4507);
+    EXPECT_TRUE(out_.closed.empty()) << "nothing to close";
+    EXPECT_EQ(control_.endpointCount(), 1u);
+    clock_.advance(kGraceMs);
+    expectNothingFor({a, bobs_[0]});
+}
+
+TEST_F(CallControlTest, TheLastRingingEndpointsTokenExpiringEndsTheCallForTheCallerWith495)
+{
+    std::string a = connect(kAlice);
+    bobs_ = {connect(kBob, 5)};
+    ring(a);
+    clock_.advance(5000);
+    auto toBob = take(bobs_[0]);
+    ASSERT_EQ(types(toBob), "error callEnded");
+    expectEnded(toBob[1], 495, 4507);
+    auto toAlice = take(a);
+    ASSERT_EQ(types(toAlice), "participantUpdated callEnded");
+    expectDisconnected(toAlice[0], kBob, 495, 4507);
+    expectEnded(toAlice[1], 495, 4507);
+    EXPECT_EQ(control_.callCount(), 0u);
 }
 
 TEST_F(CallControlTest, CallsAreIndependent)

@@ -2,8 +2,9 @@
 
 namespace calling::server {
 
-AgentConnection::AgentConnection(SoupWebsocketConnection* connection, Listener& listener, uint64_t serial)
-    : connection_(protocol::retain(connection)), listener_(listener), serial_(serial)
+AgentConnection::AgentConnection(SoupWebsocketConnection* connection, Listener& listener, uint64_t serial,
+                                 TokenBucket messageRate)
+    : connection_(protocol::retain(connection)), listener_(listener), serial_(serial), messageRate_(messageRate)
 {
     g_signal_connect(connection, "message", G_CALLBACK(onSocketMessage), this);
     g_signal_connect(connection, "closed", G_CALLBACK(onSocketClosed), this);

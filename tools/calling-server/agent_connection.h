@@ -3,6 +3,8 @@
 // business. Runs on the server's main context.
 #pragma once
 
+#include "token_bucket.h"
+
 #include "protocol/glib_ptr.h"
 #include "protocol/messages.h"
 
@@ -25,7 +27,8 @@ public:
         virtual void onAuthTimeout(AgentConnection& connection) = 0;
     };
 
-    AgentConnection(SoupWebsocketConnection* connection, Listener& listener, uint64_t serial);
+    // `messageRate` limits what the agent may send (SignallingServer's business to enforce).
+    AgentConnection(SoupWebsocketConnection* connection, Listener& listener, uint64_t serial, TokenBucket messageRate);
     ~AgentConnection();
     AgentConnection(const AgentConnection&) = delete;
     AgentConnection& operator=(const AgentConnection&) = delete;
@@ -42,6 +45,12 @@ public:
     void send(const protocol::ServerMessage& message);
     void close(int closeCode, const std::string& reason);
 
+    // Whether one more message from the agent is within its rate at `nowMs` (monotonic).
+    bool admitMessage(int64_t nowMs) { return messageRate_.take(nowMs); }
+    // Whether the last message was over the rate, for logging when that changes.
+    bool overRate() const { return overRate_; }
+    void setOverRate(bool overRate) { overRate_ = overRate; }
+
     void startAuthTimer(int64_t timeoutMs);
     void stopAuthTimer() { authTimer_.reset(); }
 
@@ -54,6 +63,8 @@ private:
     Listener& listener_;
     uint64_t serial_;
     std::string endpointId_;
+    TokenBucket messageRate_;
+    bool overRate_ = false;
     protocol::SourcePtr authTimer_;
 };
 

@@ -100,6 +100,22 @@ void CallControl::ready(const std::string& endpointId)
     found->second.queued.clear();
     for (const auto& message : queued)
         output_.send(endpointId, message);
+    ringLateEndpoint(found->second);
+}
+
+void CallControl::ringLateEndpoint(Endpoint& endpoint)
+{
+    for (auto& [callId, call] : calls_) {
+        for (auto& participant : call.participants) {
+            if (participant.identity != endpoint.identity || participant.state != ParticipantState::Ringing ||
+                contains(participant.ringing, endpoint.id))
+                continue;
+            participant.ringing.push_back(endpoint.id);
+            g_info("call %s: rings %s on endpoint %s too", callId.c_str(), participant.identity.c_str(),
+                   endpoint.id.c_str());
+            send(endpoint.id, IncomingCallMessage{callId, call.caller, call.media});
+        }
+    }
 }
 
 void CallControl::detach(const std::string& endpointId)
@@ -184,9 +200,12 @@ void CallControl::onInvite(Endpoint& endpoint, const InviteMessage& message)
         fail(endpoint, message.requestId, message.callId, 400, 40005, "an identity cannot call itself");
         return;
     }
+    if (atCallLimit(endpoint, message.requestId, message.callId))
+        return;
 
     Call& call = calls_[message.callId];
     call.id = message.callId;
+    call.caller = CallerInfo{endpoint.identity, message.displayName};
     call.media = message.media;
     call.participants.push_back(
         Participant{endpoint.identity, message.displayName, ParticipantState::Connected, false, endpoint.id, {}});
@@ -206,7 +225,7 @@ void CallControl::onInvite(Endpoint& endpoint, const InviteMessage& message)
         return;
     }
     for (const auto& id : ringing)
-        send(id, IncomingCallMessage{call.id, {endpoint.identity, message.displayName}, call.media});
+        send(id, IncomingCallMessage{call.id, call.caller, call.media});
     send(endpoint.id, ParticipantUpdatedMessage{call.id, info(call.participants[1])});
     ack(endpoint, message.requestId);
     std::string callId = call.id;
@@ -224,6 +243,9 @@ void CallControl::onAccept(Endpoint& endpoint, const AcceptMessage& message)
         fail(endpoint, message.requestId, message.callId, 400, 41006, "the call is not ringing on this endpoint");
         return;
     }
+    // The call keeps ringing, here too.
+    if (atCallLimit(endpoint, message.requestId, message.callId))
+        return;
     Participant& participant = *ringingHere;
     std::vector<std::string> others;
     for (const auto& id : participant.ringing) {
@@ -556,6 +578,22 @@ void CallControl::ack(const Endpoint& endpoint, const std::string& requestId)
 {
     if (!requestId.empty())
         send(endpoint.id, AckMessage{requestId});
+}
+
+bool CallControl::atCallLimit(const Endpoint& endpoint, const std::string& requestId, const std::string& callId)
+{
+    std::size_t calls = 0;
+    for (const auto& [id, call] : calls_) {
+        calls += static_cast<std::size_t>(std::count_if(call.participants.begin(), call.participants.end(),
+                                                        [&](const Participant& p) { return p.endpointId == endpoint.id; }));
+    }
+    if (calls < config_.maxCallsPerEndpoint)
+        return false;
+    g_info("endpoint %s of %s: at its limit of %zu calls", endpoint.id.c_str(), endpoint.identity.c_str(),
+           config_.maxCallsPerEndpoint);
+    fail(endpoint, requestId, callId, 429, 40030,
+         "this endpoint is in " + std::to_string(config_.maxCallsPerEndpoint) + " calls already");
+    return true;
 }
 
 ParticipantInfo CallControl::info(const Participant& participant)

@@ -39,6 +39,9 @@ public:
 struct CallControlConfig {
     int64_t ringTimeoutMs = 30'000;
     int64_t graceMs = 10'000;
+    // Calls an endpoint placed or accepted and that have not ended for it; `invite` and `accept`
+    // beyond it get 429/40030. Ringing does not count.
+    std::size_t maxCallsPerEndpoint = 16;
 };
 
 class CallControl {
@@ -60,7 +63,8 @@ public:
     // out, call ready().
     protocol::WelcomeMessage attach(const protocol::TokenGrant& grant, std::string_view resumeEndpointId,
                                     const std::string& requestId);
-    // Delivers what was kept for a resumed endpoint while it was away.
+    // Delivers what was kept for a resumed endpoint while it was away, then rings the endpoint
+    // for every call still ringing its identity that does not ring it yet (`incomingCall`).
     void ready(const std::string& endpointId);
     // A parsed message from an attached endpoint.
     void handle(const std::string& endpointId, const protocol::ClientMessage& message);
@@ -93,6 +97,7 @@ private:
 
     struct Call {
         std::string id;
+        protocol::CallerInfo caller;
         protocol::MediaFlags media;
         Clock::TimerId ringTimer = 0;
         std::vector<Participant> participants;
@@ -135,12 +140,17 @@ private:
     void leaveAllCalls(const std::string& endpointId, const protocol::EndReason& reason, bool tellEndpoint);
     void removeEndpoint(const std::string& endpointId);
     void startExpiryTimer(Endpoint& endpoint);
+    // Rings `endpoint` for the calls that ring its identity on other endpoints only.
+    void ringLateEndpoint(Endpoint& endpoint);
 
     void send(const std::string& endpointId, protocol::ServerMessage message);
     void sendToJoined(const Call& call, const protocol::ServerMessage& message, const std::string& exceptEndpoint);
     void fail(const Endpoint& endpoint, const std::string& requestId, const std::string& callId, int code,
               int subCode, std::string message);
     void ack(const Endpoint& endpoint, const std::string& requestId);
+
+    // Whether the endpoint is at its maxCallsPerEndpoint (then a 429/40030 was sent).
+    bool atCallLimit(const Endpoint& endpoint, const std::string& requestId, const std::string& callId);
 
     static protocol::ParticipantInfo info(const Participant& participant);
     static std::vector<std::string> endpointsOf(const Call& call);

@@ -15,6 +15,7 @@ namespace {
 // What the pre-upgrade handler leaves on the message for the upgrade callback.
 constexpr const char* kGrantKey = "calling-token-grant";
 constexpr const char* kResumeKey = "calling-resume-endpoint";
+constexpr const char* kSlotKey = "calling-unauthenticated-slot";
 constexpr int kKeepaliveSeconds = 30;
 
 int64_t milliseconds(double seconds)
@@ -64,6 +65,8 @@ void SignallingServer::onRequest(SoupServer*, SoupServerMessage* message, const 
         if (status == 401)
             soup_message_headers_replace(soup_server_message_get_response_headers(message), "WWW-Authenticate",
                                          "Bearer");
+        if (status == 503)
+            soup_message_headers_replace(soup_server_message_get_response_headers(message), "Retry-After", "1");
         respondJson(message, status, serialize(ServerMessage(ErrorMessage{"", "", status, subCode, why})));
         g_info("%s %s -> %d (%s)", method, path, status, why.c_str());
     };
@@ -87,6 +90,14 @@ void SignallingServer::onRequest(SoupServer*, SoupServerMessage* message, const 
         }
         g_object_set_data_full(G_OBJECT(message), kGrantKey, new TokenGrant(verified.value()),
                                [](gpointer grant) { delete static_cast<TokenGrant*>(grant); });
+    } else {
+        if (*self->unauthenticated_ >= kMaxUnauthenticatedConnections) {
+            refuse(503, 50300, "too many connections waiting to authenticate; try again later");
+            return;
+        }
+        // Released with the message unless the upgrade takes it over.
+        g_object_set_data_full(G_OBJECT(message), kSlotKey, new Slot(self->unauthenticated_),
+                               [](gpointer slot) { delete static_cast<Slot*>(slot); });
     }
     if (resume)
         g_object_set_data_full(G_OBJECT(message), kResumeKey, g_strdup(resume), g_free);
@@ -103,9 +114,13 @@ void SignallingServer::upgraded(SoupServerMessage* message, SoupWebsocketConnect
     soup_websocket_connection_set_max_incoming_payload_size(connection, kMaxIncomingPayloadBytes);
     soup_websocket_connection_set_keepalive_interval(connection, kKeepaliveSeconds);
     AgentConnection::Listener& listener = *this;
-    auto owned = std::make_unique<AgentConnection>(connection, listener, ++lastSerial_);
+    auto owned = std::make_unique<AgentConnection>(
+        connection, listener, ++lastSerial_,
+        TokenBucket(kMessagesPerSecond, kMessageBurst, g_get_monotonic_time() / 1000));
     AgentConnection& agent = *owned;
     connections_[&agent] = std::move(owned);
+    if (auto* slot = static_cast<Slot*>(g_object_steal_data(G_OBJECT(message), kSlotKey)))
+        slots_[&agent].reset(slot);
 
     auto* grant = static_cast<const TokenGrant*>(g_object_get_data(G_OBJECT(message), kGrantKey));
     auto* resume = static_cast<const char*>(g_object_get_data(G_OBJECT(message), kResumeKey));
@@ -120,6 +135,7 @@ void SignallingServer::authenticated(AgentConnection& connection, const TokenGra
                                      const std::string& resumeEndpointId, const std::string& requestId)
 {
     connection.stopAuthTimer();
+    slots_.erase(&connection);
     // May close the connection that had the endpoint so far, which unbinds it here.
     WelcomeMessage welcome = control_.attach(grant, resumeEndpointId, requestId);
     connection.bind(welcome.endpointId);
@@ -135,10 +151,35 @@ void SignallingServer::refuse(AgentConnection& connection, const std::string& re
     connection.close(kCloseUnauthorized, "unauthorized");
 }
 
+bool SignallingServer::withinRate(AgentConnection& connection, bool text, std::string_view data)
+{
+    bool within = connection.admitMessage(g_get_monotonic_time() / 1000);
+    if (within != !connection.overRate()) {
+        connection.setOverRate(!within);
+        if (within)
+            g_info("connection %" G_GUINT64_FORMAT ": back within the message rate", connection.serial());
+        else
+            g_info("connection %" G_GUINT64_FORMAT ": over the message rate, dropping messages", connection.serial());
+    }
+    if (within)
+        return true;
+    // Answered with what can be read of it, so that a request does not wait for nothing.
+    ErrorMessage error{"", "", 429, 40029, "too many messages; this one was dropped"};
+    if (text) {
+        auto parsed = parseClientMessage(data);
+        error.requestId = parsed ? requestIdOf(parsed.value()) : parsed.error().requestId;
+        error.callId = parsed ? callIdOf(parsed.value()) : parsed.error().callId;
+    }
+    connection.send(error);
+    return false;
+}
+
 void SignallingServer::onMessage(AgentConnection& connection, bool text, std::string_view data)
 {
     if (!connection.isOpen())
         return;  // refused or closing: whatever was still in flight is moot
+    if (!withinRate(connection, text, data))
+        return;
     if (connection.endpointId().empty()) {
         // Nothing but `auth` before authentication.
         if (!text) {
@@ -199,6 +240,7 @@ void SignallingServer::onClosed(AgentConnection& connection)
             g_source_attach(detachIdle_.get(), g_main_context_get_thread_default());
         }
     }
+    slots_.erase(&connection);
     connections_.erase(&connection);
 }
 

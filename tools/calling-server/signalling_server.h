@@ -34,6 +34,12 @@ public:
     // Above the protocol's 64 KiB so that a larger message is answered with 413/40003 rather
     // than dropping the connection; libsoup closes with 1009 beyond it.
     static constexpr uint64_t kMaxIncomingPayloadBytes = 1024 * 1024;
+    // Connections without an Authorization header, from the upgrade request until their `auth`
+    // succeeded or they closed; beyond this, upgrade requests without one get HTTP 503 (503/50300).
+    static constexpr std::size_t kMaxUnauthenticatedConnections = 256;
+    // What each connection may send: a token bucket; a message beyond it gets 429/40029 and is dropped.
+    static constexpr double kMessagesPerSecond = 200;
+    static constexpr double kMessageBurst = 400;
 
     SignallingServer(const TokenVerifier& verifier, Clock& clock, const SignallingOptions& options);
     ~SignallingServer() override;
@@ -45,6 +51,19 @@ public:
     void install(SoupServer* server, SoupServerCallback earlyHandler, gpointer earlyData);
 
 private:
+    // One of the kMaxUnauthenticatedConnections places, held from the upgrade request (on the
+    // message) until the connection authenticated or closed; the count outlives the server.
+    class Slot {
+    public:
+        explicit Slot(std::shared_ptr<std::size_t> count) : count_(std::move(count)) { ++*count_; }
+        ~Slot() { --*count_; }
+        Slot(const Slot&) = delete;
+        Slot& operator=(const Slot&) = delete;
+
+    private:
+        std::shared_ptr<std::size_t> count_;
+    };
+
     static void onRequest(SoupServer*, SoupServerMessage* message, const char* path, GHashTable*, gpointer self);
     static void onUpgraded(SoupServer*, SoupServerMessage* message, const char* path,
                            SoupWebsocketConnection* connection, gpointer self);
@@ -55,6 +74,8 @@ private:
                        const std::string& resumeEndpointId, const std::string& requestId);
     // The 401/4507 error, then close code 4401.
     void refuse(AgentConnection& connection, const std::string& requestId, const std::string& why);
+    // Whether the message is within the connection's rate; otherwise answers it with 429/40029.
+    bool withinRate(AgentConnection& connection, bool text, std::string_view data);
 
     // CallControlOutput
     void send(const std::string& endpointId, const protocol::ServerMessage& message) override;
@@ -69,6 +90,8 @@ private:
     CallControl control_;
     std::map<AgentConnection*, std::unique_ptr<AgentConnection>> connections_;
     std::map<std::string, AgentConnection*> byEndpoint_;
+    std::shared_ptr<std::size_t> unauthenticated_ = std::make_shared<std::size_t>(0);
+    std::map<AgentConnection*, std::unique_ptr<Slot>> slots_;
     // Connections lost, told to call control from the main loop rather than from inside libsoup.
     std::vector<std::string> lostEndpoints_;
     protocol::SourcePtr detachIdle_;
