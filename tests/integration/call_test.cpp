@@ -8,6 +8,7 @@
 #include "tone_meter.h"
 
 #include "protocol/access_token.h"
+#include "protocol/signalling_client.h"
 
 #include <calling/call_client.h>
 
@@ -512,4 +513,135 @@ TEST_F(CallTest, TheOtherSideVanishingEndsTheCallWith410_301005AfterTheGraceWind
     double seconds = double(g_get_monotonic_time() - killedAt) / G_USEC_PER_SEC;
     EXPECT_GE(seconds, 0.9) << "ended before the grace window passed";
     EXPECT_EQ(outgoing->callEndReason(), (CallEndReason{410, 301005}));
+}
+
+TEST_F(CallTest, AThirdUserCannotSendIntoTheCallAndTheCallGoesOn)
+{
+    Party& alice = addParty("Alice", kAliceTone);
+    Party& bob = addParty("Bob", kBobTone);
+    auto [outgoing, answered] = connectCall(alice, bob);
+    ASSERT_TRUE(outgoing && answered);
+
+    // Mallory knows the call id and both raw ids, and has a valid token of her own.
+    g_main_context_push_thread_default(context_);
+    protocol::SignallingClient mallory(context_);
+    std::optional<Result<protocol::WelcomeMessage>> welcome;
+    mallory.connect({.endpoint = server_->connection().endpoint, .token = rest_->issueToken(rest_->createIdentity())},
+                    [&](Result<protocol::WelcomeMessage> result) { welcome = std::move(result); });
+    ASSERT_TRUE(waitFor([&] { return welcome.has_value(); }));
+    ASSERT_TRUE(welcome->ok());
+    std::vector<protocol::ClientMessage> intrusions = {
+        protocol::SdpMessage{.callId = outgoing->id(), .to = alice.id, .description = {"offer", "v=0\r\n"}},
+        protocol::IceMessage{.callId = outgoing->id(), .to = bob.id, .candidate = {0, "candidate:1 1 UDP 1 127.0.0.1 9 typ host"}},
+        protocol::AcceptMessage{.callId = outgoing->id()},
+        protocol::HoldMessage{.callId = outgoing->id()},
+        protocol::MuteStateMessage{.callId = outgoing->id(), .muted = true},
+        protocol::HangUpMessage{.callId = outgoing->id(), .forEveryone = true},
+    };
+    std::vector<Error> refusals;
+    for (auto& intrusion : intrusions)
+        mallory.request(intrusion, [&](Result<Done> result) {
+            refusals.push_back(result ? Error{200, 0, "accepted"} : result.error());
+        });
+    ASSERT_TRUE(waitFor([&] { return refusals.size() == intrusions.size(); }));
+    for (const auto& refusal : refusals) {
+        EXPECT_EQ(refusal.code, 404) << refusal.message;
+        EXPECT_EQ(refusal.subCode, refusal.code == 404 ? 40400 : -1) << refusal.message;
+    }
+    g_main_context_pop_thread_default(context_);
+
+    EXPECT_TRUE(isConnected(outgoing));
+    EXPECT_TRUE(isConnected(answered));
+    EXPECT_FALSE(answered->remoteParticipants().at(0)->isMuted());
+    EXPECT_EQ(outgoing->remoteParticipants().size(), 1u);
+    EXPECT_TRUE(hears(alice, kBobTone));
+    EXPECT_TRUE(hears(bob, kAliceTone));
+}
+
+TEST_F(CallTest, AStaticTokenThatExpiresEndsTheCallWith495_4507)
+{
+    std::ifstream keyFile(server_->stateDir() + "/signing.key", std::ios::binary);
+    std::string signingKey((std::istreambuf_iterator<char>(keyFile)), std::istreambuf_iterator<char>());
+    ASSERT_FALSE(signingKey.empty());
+    Party& bob = addParty("Bob", kBobTone);
+    auto alice = std::make_unique<Party>();
+    alice->name = "Alice";
+    alice->tone = kAliceTone;
+    alice->id = rest_->createIdentity();
+    alice->client = makeClient();
+    int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+    auto agent = connect(*alice, CommunicationTokenCredential(
+                                     protocol::issueAccessToken({alice->id, {"voip"}, now, now + 3, 0}, signingKey)));
+    ASSERT_TRUE(agent.ok()) << agent.error().message;
+    alice->agent = agent.value();
+    auto [outgoing, answered] = connectCall(*alice, bob);
+    ASSERT_TRUE(outgoing && answered);
+    ASSERT_TRUE(waitFor([&] { return isOver(outgoing) && isOver(answered); }, 10s));
+    EXPECT_EQ(outgoing->callEndReason(), (CallEndReason{495, 4507}));
+    EXPECT_EQ(answered->callEndReason(), (CallEndReason{495, 4507}));
+    parties_.push_back(std::move(alice));
+}
+
+TEST_F(CallTest, CallbacksFireOnTheCallbackThreadAndNothingFiresAfterHangUpCompletes)
+{
+    Party& alice = addParty("Alice", kAliceTone);
+    Party& bob = addParty("Bob", kBobTone);
+    GThread* testThread = g_thread_self();
+    bool allOnTestThread = true;
+    auto outgoing = alice.agent->call({CommunicationUserIdentifier{bob.id}});
+    int afterHangUp = 0;
+    bool hungUp = false;
+    auto onAnything = [&] {
+        allOnTestThread = allOnTestThread && g_thread_self() == testThread;
+        if (hungUp)
+            afterHangUp++;
+    };
+    std::vector<Subscription> subscriptions;
+    subscriptions.push_back(outgoing->onStateChanged(onAnything));
+    subscriptions.push_back(outgoing->onIsMutedChanged(onAnything));
+    subscriptions.push_back(outgoing->onRemoteParticipantsUpdated(
+        [&](const CollectionUpdate<std::shared_ptr<RemoteParticipant>>& update) {
+            onAnything();
+            for (auto& participant : update.added) {
+                subscriptions.push_back(participant->onStateChanged(onAnything));
+                subscriptions.push_back(participant->onIsSpeakingChanged(onAnything));
+                subscriptions.push_back(participant->onIsMutedChanged(onAnything));
+            }
+        }));
+    ASSERT_TRUE(waitFor([&] { return !bob.ringing.empty(); }));
+    auto answered = accept(bob.ringing[0]);
+    ASSERT_TRUE(answered && waitFor([&] { return isConnected(outgoing); }));
+    ASSERT_TRUE(waitFor([&] { return outgoing->remoteParticipants().at(0)->isSpeaking(); }));
+
+    // Bob keeps doing things that Alice's call would report, while Alice hangs up.
+    answered->mute();
+    outgoing->hangUp({}, [&](Result<Done>) {
+        onAnything();
+        hungUp = true;
+    });
+    answered->unmute();
+    ASSERT_TRUE(waitFor([&] { return hungUp && isOver(answered); }));
+    // Give anything late a chance to arrive: until Bob's agent reports no call, which comes after.
+    ASSERT_TRUE(waitFor([&] { return bob.agent->calls().empty(); }));
+    EXPECT_EQ(afterHangUp, 0);
+    EXPECT_TRUE(allOnTestThread);
+}
+
+TEST_F(CallTest, DisposingTheAgentEndsItsCallsForTheFarSide)
+{
+    Party& alice = addParty("Alice", kAliceTone);
+    Party& bob = addParty("Bob", kBobTone);
+    auto [outgoing, answered] = connectCall(alice, bob);
+    ASSERT_TRUE(outgoing && answered);
+    int aliceEvents = 0;
+    bool disposed = false;
+    auto subscription = outgoing->onStateChanged([&] { aliceEvents += disposed; });
+    alice.agent->dispose([&] { disposed = true; });
+    ASSERT_TRUE(waitFor([&] { return disposed && isOver(answered); })) << disposed << " " << toString(answered->state());
+    EXPECT_EQ(answered->callEndReason(), (CallEndReason{0, 0}));
+    EXPECT_EQ(outgoing->state(), CallState::Disconnected);
+    EXPECT_EQ(aliceEvents, 0);
+    // A disposed agent places no calls: the call ends at once.
+    auto late = alice.agent->call({CommunicationUserIdentifier{bob.id}});
+    EXPECT_TRUE(waitFor([&] { return late->state() == CallState::Disconnected; })) << toString(late->state());
 }

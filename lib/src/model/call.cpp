@@ -548,6 +548,16 @@ void Call::Impl::finish(const CallEndReason& reason)
 
 namespace calling {
 
+void Call::Impl::initializeEnded(const CallEndReason& reason)
+{
+    ended = true;
+    ending = true;
+    coreState = CallState::Disconnected;
+    std::lock_guard lock(mutex);
+    state = CallState::Disconnected;
+    endReason = reason;
+}
+
 void Call::Impl::initialize(bool muted)
 {
     coreState = CallState::Connecting;

@@ -223,6 +223,7 @@ void AgentCore::dispose(std::function<void()> done)
     for (auto& [id, impl] : std::exchange(incoming, {}))
         impl->ringing = false;
     disposed = true;
+    disposedForCallers = true;
     if (refreshTimer_) {
         g_source_destroy(refreshTimer_);
         g_source_unref(refreshTimer_);
@@ -261,6 +262,11 @@ std::shared_ptr<Call> CallAgent::call(const std::vector<CommunicationIdentifier>
     auto handle = Call::Impl::create(impl_->shared.child(), uuid, CallDirection::Outgoing);
     auto call = Call::Impl::of(*handle);
     call->initialize(options.audioOptions.muted);
+    if (impl_->disposedForCallers) {
+        // Nothing fires for a disposed agent: the call is over before it is handed out.
+        call->initializeEnded(CallEndReason{410, 3100, "Setup failed: the agent was disposed"});
+        return handle;
+    }
     std::shared_ptr<detail::AgentCore> agent = impl_;
     call->agent = agent;
     agent->shared.work([agent, call, handle, targets, options] {

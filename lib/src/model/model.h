@@ -28,6 +28,7 @@
 #include "protocol/signalling_client.h"
 #include "gstreamer/ref_ptr.h"
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -176,6 +177,7 @@ struct Call::Impl : std::enable_shared_from_this<Call::Impl> {
     static std::shared_ptr<Impl> of(const Call& call) { return call.impl_; }
     // The state a new call starts in, before it is handed out (no event: nobody can listen yet).
     void initialize(bool muted);
+    void initializeEnded(const CallEndReason& reason);
 
     // Core operations.
     void setState(CallState state);
@@ -231,6 +233,8 @@ public:
     std::map<std::string, std::shared_ptr<Call::Impl>> calls;
     std::map<std::string, std::shared_ptr<IncomingCall::Impl>> incoming;
     bool disposed = false;
+    // disposed, for other threads: a call placed on a disposed agent is over at once.
+    std::atomic<bool> disposedForCallers = false;
 
     // Views.
     mutable std::mutex mutex;
