@@ -103,13 +103,27 @@ protected:
         return std::move(*result);
     }
 
-    Party& addParty(const std::string& name, double tone, std::string id = "")
+    // A new identity (or `id`) with its own client, not signed in yet.
+    std::unique_ptr<Party> unconnectedParty(const std::string& name, double tone, std::string id = "")
     {
         auto party = std::make_unique<Party>();
         party->name = name;
         party->tone = tone;
         party->id = id.empty() ? rest_->createIdentity() : id;
         party->client = makeClient();
+        return party;
+    }
+
+    // The key the server signs tokens with, so that a test can mint tokens that expire in seconds.
+    std::string serverSigningKey()
+    {
+        std::ifstream keyFile(server_->stateDir() + "/signing.key", std::ios::binary);
+        return std::string((std::istreambuf_iterator<char>(keyFile)), std::istreambuf_iterator<char>());
+    }
+
+    Party& addParty(const std::string& name, double tone, std::string id = "")
+    {
+        auto party = unconnectedParty(name, tone, id);
         auto agent = connect(*party, CommunicationTokenCredential(rest_->issueToken(party->id)));
         EXPECT_TRUE(agent.ok()) << agent.error().message;
         if (agent)
@@ -400,15 +414,10 @@ TEST_F(CallTest, ATokenRefreshedMidCallKeepsTheCall)
 {
     // Tokens that live 4 s, minted with the server's own signing key, so that the refresh is due
     // (at half the lifetime) within the test; the call must outlive the first token.
-    std::ifstream keyFile(server_->stateDir() + "/signing.key", std::ios::binary);
-    std::string signingKey((std::istreambuf_iterator<char>(keyFile)), std::istreambuf_iterator<char>());
+    std::string signingKey = serverSigningKey();
     ASSERT_FALSE(signingKey.empty());
     Party& bob = addParty("Bob", kBobTone);
-    auto alice = std::make_unique<Party>();
-    alice->name = "Alice";
-    alice->tone = kAliceTone;
-    alice->id = rest_->createIdentity();
-    alice->client = makeClient();
+    auto alice = unconnectedParty("Alice", kAliceTone);
     int refreshes = 0;
     auto mint = [&, id = alice->id] {
         int64_t now = g_get_real_time() / G_USEC_PER_SEC;
@@ -560,15 +569,10 @@ TEST_F(CallTest, AThirdUserCannotSendIntoTheCallAndTheCallGoesOn)
 
 TEST_F(CallTest, AStaticTokenThatExpiresEndsTheCallWith495_4507)
 {
-    std::ifstream keyFile(server_->stateDir() + "/signing.key", std::ios::binary);
-    std::string signingKey((std::istreambuf_iterator<char>(keyFile)), std::istreambuf_iterator<char>());
+    std::string signingKey = serverSigningKey();
     ASSERT_FALSE(signingKey.empty());
     Party& bob = addParty("Bob", kBobTone);
-    auto alice = std::make_unique<Party>();
-    alice->name = "Alice";
-    alice->tone = kAliceTone;
-    alice->id = rest_->createIdentity();
-    alice->client = makeClient();
+    auto alice = unconnectedParty("Alice", kAliceTone);
     int64_t now = g_get_real_time() / G_USEC_PER_SEC;
     auto agent = connect(*alice, CommunicationTokenCredential(
                                      protocol::issueAccessToken({alice->id, {"voip"}, now, now + 3, 0}, signingKey)));

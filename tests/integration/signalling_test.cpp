@@ -2,6 +2,7 @@
 // loopback: identities and tokens from its REST API, agents on SignallingClient, and a raw libsoup
 // WebSocket for what no well-behaved agent sends. Every wait is a condition with a deadline.
 #include "identity_store.h"
+#include "main_loop.h"
 #include "rest_client.h"
 #include "secrets.h"
 #include "server_process.h"
@@ -36,17 +37,7 @@ constexpr double kQuickSeconds = 0.5;
 template <typename Done>
 bool waitFor(GMainContext* context, Done done, gint64 deadlineUs = kDeadlineUs)
 {
-    gint64 end = g_get_monotonic_time() + deadlineUs;
-    while (!done() && g_get_monotonic_time() < end) {
-        // Wake at least every 50 ms to re-check the deadline.
-        GSource* timeout = g_timeout_source_new(50);
-        g_source_set_callback(timeout, [](gpointer) { return G_SOURCE_REMOVE; }, nullptr, nullptr);
-        g_source_attach(timeout, context);
-        g_main_context_iteration(context, TRUE);
-        g_source_destroy(timeout);
-        g_source_unref(timeout);
-    }
-    return done();
+    return calling::test::iterateUntil(context, done, std::chrono::microseconds(deadlineUs));
 }
 
 std::string newCallId()
@@ -227,10 +218,18 @@ protected:
             for (const Server* server : {standard_.get(), quick_.get()})
                 EXPECT_EQ(server->process->log().find(agent->token), std::string::npos) << "a token was logged";
         }
+        // Close every connection and see it closed, so that nothing of this test reaches the next.
+        for (const auto& agent : agents_)
+            if (agent->client && agent->client->isConnected())
+                agent->client->close();
+        waitFor(context_, [&] {
+            for (const auto& agent : agents_)
+                if (agent->client && agent->client->isConnected())
+                    return false;
+            return true;
+        });
         agents_.clear();
         rest_.clear();
-        // Let the closes go out before the next test.
-        waitFor(context_, [] { return false; }, G_USEC_PER_SEC / 20);
         g_main_context_pop_thread_default(context_);
         g_main_context_unref(context_);
         if (HasFailure()) {

@@ -12,7 +12,7 @@ namespace calling::test {
 // Returns whether `condition` became true within `timeout`. The context is iterated at least every
 // 20 ms, so that conditions fed by other threads (streaming threads, processes) are seen promptly.
 inline bool iterateUntil(GMainContext* context, const std::function<bool()>& condition,
-                         std::chrono::milliseconds timeout = std::chrono::seconds(10))
+                         std::chrono::microseconds timeout = std::chrono::seconds(10))
 {
     gint64 deadline = g_get_monotonic_time() + std::chrono::microseconds(timeout).count();
     while (!condition()) {

@@ -1,5 +1,7 @@
 #include "server_process.h"
 
+#include "main_loop.h"
+
 #include <glib/gstdio.h>
 
 #include <csignal>
@@ -14,17 +16,7 @@ constexpr gint64 kStopDeadlineUs = 10 * G_USEC_PER_SEC;
 template <typename Done>
 bool iterateUntil(GMainContext* context, gint64 deadlineUs, Done done)
 {
-    gint64 end = g_get_monotonic_time() + deadlineUs;
-    while (!done() && g_get_monotonic_time() < end) {
-        // Wake at least every 50 ms to re-check the deadline.
-        GSource* timeout = g_timeout_source_new(50);
-        g_source_set_callback(timeout, [](gpointer) { return G_SOURCE_REMOVE; }, nullptr, nullptr);
-        g_source_attach(timeout, context);
-        g_main_context_iteration(context, TRUE);
-        g_source_destroy(timeout);
-        g_source_unref(timeout);
-    }
-    return done();
+    return calling::test::iterateUntil(context, done, std::chrono::microseconds(deadlineUs));
 }
 
 }  // namespace
