@@ -257,6 +257,7 @@ TEST_F(CallTest, RejectedCallEndsWith603)
     bob.ringing[0]->reject([&](Result<Done> result) { rejected = result.ok(); });
     ASSERT_TRUE(waitFor([&] { return rejected && isOver(outgoing); }));
     EXPECT_EQ(outgoing->callEndReason(), (CallEndReason{603, 0}));
+    EXPECT_EQ(bob.ringing[0]->callEndReason(), (CallEndReason{603, 0}));
     // It no longer rings: a second answer is refused with the documented code.
     std::optional<Result<std::shared_ptr<Call>>> late;
     bob.ringing[0]->accept({}, [&](Result<std::shared_ptr<Call>> call) { late = std::move(call); });

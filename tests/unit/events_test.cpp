@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 using calling::CollectionUpdate;
@@ -77,4 +80,50 @@ TEST(Events, CollectionUpdatesCarryAddedAndRemoved)
     event.emit({{1, 2}, {3}});
     EXPECT_EQ(seen.added, (std::vector<int>{1, 2}));
     EXPECT_EQ(seen.removed, (std::vector<int>{3}));
+}
+
+TEST(Events, AHandlerCanUnsubscribeItselfWithoutWaitingForItself)
+{
+    Event<> event;
+    Subscription self;
+    int calls = 0;
+    self = event.subscribe([&] {
+        calls++;
+        self.unsubscribe();
+    });
+    event.emit();
+    event.emit();
+    EXPECT_EQ(calls, 1);
+}
+
+TEST(Events, UnsubscribeFromAnotherThreadReturnsAfterTheRunningHandler)
+{
+    Event<> event;
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool entered = false, release = false, finished = false;
+    auto subscription = event.subscribe([&] {
+        std::unique_lock lock(mutex);
+        entered = true;
+        changed.notify_all();
+        changed.wait(lock, [&] { return release; });
+        finished = true;
+    });
+    std::thread emitter([&] { event.emit(); });
+    {
+        std::unique_lock lock(mutex);
+        changed.wait(lock, [&] { return entered; });
+    }
+    std::thread unsubscriber([&] {
+        subscription.unsubscribe();
+        std::lock_guard lock(mutex);
+        EXPECT_TRUE(finished) << "unsubscribe() returned while the handler still ran";
+    });
+    {
+        std::lock_guard lock(mutex);
+        release = true;
+        changed.notify_all();
+    }
+    unsubscriber.join();
+    emitter.join();
 }

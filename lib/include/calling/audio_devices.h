@@ -1,8 +1,8 @@
 // Where a call's audio comes from and where the other side's audio goes.
 //
 // Each is a factory the library calls once per call, on the library thread, for a new GStreamer
-// element (a source for the microphone, a sink for the speaker); the library takes ownership of
-// it (a floating reference is sunk). Leave one empty for the default:
+// element (a source for the microphone, a sink for the speaker); the library takes over the
+// reference returned, floating or full. Leave one empty for the default:
 //   microphone: the virtual test microphone, a live 440 Hz sine (audiotestsrc), so that headless
 //               machines have something to send;
 //   speaker:    the system's default audio sink (autoaudiosink) when an audio output device exists,

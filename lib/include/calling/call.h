@@ -11,8 +11,9 @@
 // and InLobby belong to group and phone calls and are not entered by 1:1 calls.
 //
 // Threads: events and completions fire on the CallClient's callback thread; methods are safe from
-// any thread. Once the completion of hangUp() has fired, or the call reached Disconnected and its
-// onStateChanged handlers ran, no callback of this call fires again.
+// any thread. Once the call reached Disconnected (its onStateChanged handlers ran, then the
+// completions of hangUp() and of requests still pending), no event of this call fires again; a
+// method called after that still completes, with its error (or, for hangUp(), at once).
 #pragma once
 
 #include <calling/call_end_reason.h>

@@ -10,12 +10,16 @@
 //
 // Threads: handlers run on the CallClient's callback thread (see call_client.h), one at a time, in
 // the order the changes happened. subscribe() and unsubscribe() are safe from any thread, also from
-// inside a handler; a handler unsubscribed before its turn is not called.
+// inside a handler; a handler unsubscribed before its turn is not called, and unsubscribe() from
+// another thread returns only once a run of the handler in progress has finished.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -64,7 +68,7 @@ public:
 
     Subscription subscribe(Handler handler)
     {
-        auto entry = std::make_shared<Entry>(Entry{std::move(handler), true});
+        auto entry = std::make_shared<Entry>(std::move(handler));
         {
             std::lock_guard lock(state_->mutex);
             state_->entries.push_back(entry);
@@ -76,9 +80,12 @@ public:
             auto entry = weakEntry.lock();
             if (!state || !entry)
                 return;
-            std::lock_guard lock(state->mutex);
+            std::unique_lock lock(state->mutex);
             entry->active = false;
             std::erase(state->entries, entry);
+            // A handler running on another thread finishes before unsubscribe() returns, so that
+            // what it uses may be destroyed right after. From inside a handler, no wait.
+            state->finished.wait(lock, [&] { return !entry->runningOn || entry->runningOn == std::this_thread::get_id(); });
         });
     }
 
@@ -91,13 +98,18 @@ public:
             snapshot = state_->entries;
         }
         for (const auto& entry : snapshot) {
-            bool active;
             {
                 std::lock_guard lock(state_->mutex);
-                active = entry->active;
+                if (!entry->active || entry->runningOn)
+                    continue;
+                entry->runningOn = std::this_thread::get_id();
             }
-            if (active)
-                entry->handler(args...);
+            entry->handler(args...);
+            {
+                std::lock_guard lock(state_->mutex);
+                entry->runningOn.reset();
+            }
+            state_->finished.notify_all();
         }
     }
 
@@ -112,11 +124,14 @@ public:
 
 private:
     struct Entry {
+        explicit Entry(Handler handler) : handler(std::move(handler)) {}
         Handler handler;
-        bool active;
+        bool active = true;
+        std::optional<std::thread::id> runningOn;  // set while the handler runs
     };
     struct State {
         std::mutex mutex;
+        std::condition_variable finished;
         std::vector<std::shared_ptr<Entry>> entries;
     };
     std::shared_ptr<State> state_ = std::make_shared<State>();

@@ -41,7 +41,9 @@ public:
     // Joins the call; completes with the Call (state Connecting, then Connected once the media
     // connects). Fails with 400/41006 when the call no longer rings.
     void accept(AcceptCallOptions options, std::function<void(Result<std::shared_ptr<Call>>)> done);
-    // Declines: the caller's call ends with 603/0. Fails with 400/41007 when the call no longer rings.
+    // Declines: the caller's call ends with 603/0, and callEndReason() reads 603/0 once `done` runs
+    // (onCallEnded does not fire for a call declined here). Fails with 400/41007 when the call no
+    // longer rings.
     void reject(Completion done = {});
 
     Subscription onCallEnded(std::function<void(const CallEndReason&)> handler);

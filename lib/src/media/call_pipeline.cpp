@@ -17,11 +17,16 @@ GstElement* make(const char* factory, const char* name = nullptr)
     return gst_element_factory_make(factory, name);
 }
 
-// The application's element, or the default. Takes ownership of a floating reference.
+// The application's element, or the default, as a floating reference that gst_bin_add() takes
+// over: a factory may return a floating or a full reference, and either is the library's now.
 GstElement* fromFactory(const ElementFactory& factory, GstElement* (*fallback)())
 {
     GstElement* element = factory ? factory() : nullptr;
-    return element ? element : fallback();
+    if (!element)
+        element = fallback();
+    if (element && !g_object_is_floating(element))
+        g_object_force_floating(G_OBJECT(element));
+    return element;
 }
 
 GstElement* virtualTestMicrophone()
@@ -101,9 +106,9 @@ Result<std::unique_ptr<CallPipeline>> CallPipeline::create(const std::string& ca
     g_signal_connect(callbin, "notify::connection-state", G_CALLBACK(onConnectionState), self.get());
 
     GstBus* bus = gst_pipeline_get_bus(GST_PIPELINE(self->pipeline_.get()));
-    self->busWatch_ = gst_bus_create_watch(bus);
-    g_source_set_callback(self->busWatch_, G_SOURCE_FUNC(onBusMessage), self.get(), nullptr);
-    g_source_attach(self->busWatch_, libraryContext);
+    self->busWatch_.reset(gst_bus_create_watch(bus));
+    g_source_set_callback(self->busWatch_.get(), G_SOURCE_FUNC(onBusMessage), self.get(), nullptr);
+    g_source_attach(self->busWatch_.get(), libraryContext);
     gst_object_unref(bus);
 
     if (gst_element_set_state(self->pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
@@ -113,10 +118,7 @@ Result<std::unique_ptr<CallPipeline>> CallPipeline::create(const std::string& ca
 
 CallPipeline::~CallPipeline()
 {
-    if (busWatch_) {
-        g_source_destroy(busWatch_);
-        g_source_unref(busWatch_);
-    }
+    busWatch_.reset();
     if (callbin_)
         g_signal_handlers_disconnect_by_data(callbin_, this);
     if (pipeline_) {

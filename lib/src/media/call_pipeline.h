@@ -18,6 +18,7 @@
 #include <calling/result.h>
 
 #include "gstreamer/ref_ptr.h"
+#include "protocol/glib_ptr.h"
 
 #include <gst/gst.h>
 
@@ -64,7 +65,7 @@ private:
     GstElement* callbin_ = nullptr;   // owned by pipeline_
     GstElement* mixer_ = nullptr;     // owned by pipeline_
     GstElement* playback_ = nullptr;  // owned by pipeline_: the volume in front of the speaker
-    GSource* busWatch_ = nullptr;     // our reference, released in the destructor
+    protocol::SourcePtr busWatch_;
     Events events_;
     bool muted_ = false;
     bool held_ = false;

@@ -112,51 +112,70 @@ Subscription Call::onRemoteParticipantsUpdated(
     return impl_->remoteParticipantsUpdated.subscribe(std::move(handler));
 }
 
-// Mute, unmute, hold and resume share a shape: check the state on the library thread, change the
-// media at once, tell the server, complete when it acknowledged.
-namespace {
-
-void fail(const detail::Shared& shared, Completion done, Error error)
+// Mute, unmute, hold and resume: checked on the library thread, the media changes at once, the
+// server is told, and the completion comes with its answer. A refused request is undone. A
+// completion still pending when the call ends fails in the call's final callbacks.
+void Call::Impl::operate(Completion done, Error refusal, std::function<bool()> allowed,
+                         std::function<void(bool undo)> apply, protocol::ClientMessage message)
 {
+    auto agent = this->agent.lock();
+    if (!agent || ending || !allowed()) {
+        // Also once the call is over: the caller of a method always hears back.
+        if (done)
+            shared.complete([done = std::move(done), refusal] { done(refusal); });
+        return;
+    }
+    apply(false);
+    uint64_t op = nextOperation++;
     if (done)
-        shared.complete([done = std::move(done), error = std::move(error)] { done(error); });
+        pendingOperations.emplace(op, PendingOperation{std::move(done), refusal});
+    auto self = shared_from_this();
+    agent->request(std::move(message), [self, op, apply, refusal](Result<Done> result) {
+        if (!result && !self->ending)
+            apply(true);
+        auto pending = self->pendingOperations.extract(op);
+        if (!pending)
+            return;
+        Result<Done> outcome = result ? Result<Done>(Done{})
+                                      : Result<Done>(Error{refusal.code, refusal.subCode, result.error().message});
+        self->shared.fire([done = std::move(pending.mapped().done), outcome] { done(outcome); });
+    });
 }
 
-void succeed(const detail::Shared& shared, Completion done)
+void Call::Impl::setMutedNow(bool muted)
 {
-    if (done)
-        shared.complete([done = std::move(done)] { done(Done{}); });
+    coreMuted = muted;
+    if (pipeline)
+        pipeline->setMuted(muted);
+    auto self = shared_from_this();
+    shared.fire([self, muted] {
+        bool changed;
+        {
+            std::lock_guard lock(self->mutex);
+            changed = self->isMuted != muted;
+            self->isMuted = muted;
+        }
+        if (changed)
+            self->isMutedChanged.emit();
+    });
 }
 
-}  // namespace
+void Call::Impl::setLocalHoldNow(bool held)
+{
+    localHold = held;
+    if (pipeline)
+        pipeline->setHeld(held);
+    setState(held ? CallState::LocalHold : remoteHold ? CallState::RemoteHold : CallState::Connected);
+}
 
 void Call::mute(Completion done)
 {
     auto impl = impl_;
     impl->shared.work([impl, done = std::move(done)]() mutable {
-        auto agent = impl->agent.lock();
-        if (!agent || !inProgress(impl->coreState) || impl->ending)
-            return fail(impl->shared, std::move(done), Error{500, 41015, "the call is not in progress"});
-        impl->coreMuted = true;
-        if (impl->pipeline)
-            impl->pipeline->setMuted(true);
-        impl->shared.fire([impl] {
-            bool changed;
-            {
-                std::lock_guard lock(impl->mutex);
-                changed = !impl->isMuted;
-                impl->isMuted = true;
-            }
-            if (changed)
-                impl->isMutedChanged.emit();
-        });
-        agent->request(protocol::MuteStateMessage{.callId = impl->id, .muted = true},
-                       [impl, done = std::move(done)](Result<Done> result) mutable {
-                           if (result)
-                               succeed(impl->shared, std::move(done));
-                           else
-                               fail(impl->shared, std::move(done), Error{500, 41015, result.error().message});
-                       });
+        impl->operate(std::move(done), Error{500, 41015, "the call is not in progress"},
+                      [impl] { return inProgress(impl->coreState); },
+                      [impl](bool undo) { impl->setMutedNow(!undo); },
+                      protocol::MuteStateMessage{.callId = impl->id, .muted = true});
     });
 }
 
@@ -164,29 +183,10 @@ void Call::unmute(Completion done)
 {
     auto impl = impl_;
     impl->shared.work([impl, done = std::move(done)]() mutable {
-        auto agent = impl->agent.lock();
-        if (!agent || !inProgress(impl->coreState) || impl->ending)
-            return fail(impl->shared, std::move(done), Error{400, 41016, "the call is not in progress"});
-        impl->coreMuted = false;
-        if (impl->pipeline)
-            impl->pipeline->setMuted(false);
-        impl->shared.fire([impl] {
-            bool changed;
-            {
-                std::lock_guard lock(impl->mutex);
-                changed = impl->isMuted;
-                impl->isMuted = false;
-            }
-            if (changed)
-                impl->isMutedChanged.emit();
-        });
-        agent->request(protocol::MuteStateMessage{.callId = impl->id, .muted = false},
-                       [impl, done = std::move(done)](Result<Done> result) mutable {
-                           if (result)
-                               succeed(impl->shared, std::move(done));
-                           else
-                               fail(impl->shared, std::move(done), Error{400, 41016, result.error().message});
-                       });
+        impl->operate(std::move(done), Error{400, 41016, "the call is not in progress"},
+                      [impl] { return inProgress(impl->coreState); },
+                      [impl](bool undo) { impl->setMutedNow(undo); },
+                      protocol::MuteStateMessage{.callId = impl->id, .muted = false});
     });
 }
 
@@ -194,21 +194,10 @@ void Call::hold(Completion done)
 {
     auto impl = impl_;
     impl->shared.work([impl, done = std::move(done)]() mutable {
-        auto agent = impl->agent.lock();
-        bool connected = impl->coreState == CallState::Connected || impl->coreState == CallState::RemoteHold;
-        if (!agent || !connected || impl->ending)
-            return fail(impl->shared, std::move(done), Error{500, 41033, "only a connected call can be held"});
-        impl->localHold = true;
-        if (impl->pipeline)
-            impl->pipeline->setHeld(true);
-        impl->setState(CallState::LocalHold);
-        agent->request(protocol::HoldMessage{.callId = impl->id},
-                       [impl, done = std::move(done)](Result<Done> result) mutable {
-                           if (result)
-                               succeed(impl->shared, std::move(done));
-                           else
-                               fail(impl->shared, std::move(done), Error{500, 41033, result.error().message});
-                       });
+        impl->operate(std::move(done), Error{500, 41033, "only a connected call can be held"},
+                      [impl] { return impl->coreState == CallState::Connected || impl->coreState == CallState::RemoteHold; },
+                      [impl](bool undo) { impl->setLocalHoldNow(!undo); },
+                      protocol::HoldMessage{.callId = impl->id});
     });
 }
 
@@ -216,20 +205,10 @@ void Call::resume(Completion done)
 {
     auto impl = impl_;
     impl->shared.work([impl, done = std::move(done)]() mutable {
-        auto agent = impl->agent.lock();
-        if (!agent || impl->coreState != CallState::LocalHold || impl->ending)
-            return fail(impl->shared, std::move(done), Error{500, 41034, "the call is not on hold"});
-        impl->localHold = false;
-        if (impl->pipeline)
-            impl->pipeline->setHeld(false);
-        impl->setState(impl->remoteHold ? CallState::RemoteHold : CallState::Connected);
-        agent->request(protocol::ResumeMessage{.callId = impl->id},
-                       [impl, done = std::move(done)](Result<Done> result) mutable {
-                           if (result)
-                               succeed(impl->shared, std::move(done));
-                           else
-                               fail(impl->shared, std::move(done), Error{500, 41034, result.error().message});
-                       });
+        impl->operate(std::move(done), Error{500, 41034, "the call is not on hold"},
+                      [impl] { return impl->coreState == CallState::LocalHold; },
+                      [impl](bool undo) { impl->setLocalHoldNow(undo); },
+                      protocol::ResumeMessage{.callId = impl->id});
     });
 }
 
@@ -238,8 +217,10 @@ void Call::hangUp(HangUpOptions options, Completion done)
     auto impl = impl_;
     impl->shared.work([impl, options, done = std::move(done)]() mutable {
         if (impl->ended) {
-            // Already over: complete at once (after the final events, which were queued before).
-            return succeed(impl->shared, std::move(done));
+            // Already over: complete at once, after the final events, which were queued before.
+            if (done)
+                impl->shared.complete([done = std::move(done)] { done(Done{}); });
+            return;
         }
         if (done)
             impl->hangUpWaiters.push_back(std::move(done));
@@ -318,12 +299,12 @@ void Call::Impl::startMedia(const AudioDevices& devices, bool muted)
     };
     events.failed = [weak](const std::string& message) {
         if (auto self = weak.lock())
-            self->finish(CallEndReason{410, 0, "Media failed: " + message});
+            self->finish(CallEndReason{410, 0, "Media failed: " + message}, true);
     };
     auto created = detail::CallPipeline::create(id, devices, CALL_SIGNALLER(signaller.get()), muted,
                                                 std::move(events), shared.library()->context());
     if (!created) {
-        finish(CallEndReason{410, 0, created.error().message});
+        finish(CallEndReason{410, 0, created.error().message}, true);
         return;
     }
     pipeline = std::move(created).value();
@@ -428,15 +409,15 @@ void Call::Impl::onParticipant(const protocol::ParticipantInfo& info)
             call_signaller_emit_session_requested(CALL_SIGNALLER(signaller.get()), info.rawId.c_str(),
                                                   info.displayName.c_str());
         if (!mediaConnected && !setupTimer) {
-            setupTimer = g_timeout_source_new_seconds(kMediaSetupSeconds);
+            setupTimer.reset(g_timeout_source_new_seconds(kMediaSetupSeconds));
             std::weak_ptr<Impl> weak = self;
-            g_source_set_callback(setupTimer, [](gpointer data) -> gboolean {
+            g_source_set_callback(setupTimer.get(), [](gpointer data) -> gboolean {
                 auto* weakSelf = static_cast<std::weak_ptr<Impl>*>(data);
                 if (auto self = weakSelf->lock(); self && !self->mediaConnected)
-                    self->finish(CallEndReason{410, 3100, "Setup failed: the media did not connect"});
+                    self->finish(CallEndReason{410, 3100, "Setup failed: the media did not connect"}, true);
                 return G_SOURCE_REMOVE;
             }, new std::weak_ptr<Impl>(weak), [](gpointer data) { delete static_cast<std::weak_ptr<Impl>*>(data); });
-            g_source_attach(setupTimer, shared.library()->context());
+            g_source_attach(setupTimer.get(), shared.library()->context());
         }
     }
     remoteHold = info.state == protocol::ParticipantState::Hold;
@@ -454,11 +435,7 @@ void Call::Impl::onMediaConnection(bool connected)
         return;
     if (connected) {
         mediaConnected = true;
-        if (setupTimer) {
-            g_source_destroy(setupTimer);
-            g_source_unref(setupTimer);
-            setupTimer = nullptr;
-        }
+        setupTimer.reset();
         if (peerJoined)
             setState(localHold ? CallState::LocalHold : remoteHold ? CallState::RemoteHold : CallState::Connected);
     }
@@ -484,18 +461,16 @@ void Call::Impl::onLevel(const std::string& participantId, double rmsDb)
     }
 }
 
-void Call::Impl::finish(const CallEndReason& reason)
+void Call::Impl::finish(const CallEndReason& reason, bool tellServer)
 {
     if (ended)
         return;
     ended = true;
     ending = true;
     GST_INFO("call %s ended: %d/%d %s", id.c_str(), reason.code, reason.subCode, reason.message.c_str());
-    if (setupTimer) {
-        g_source_destroy(setupTimer);
-        g_source_unref(setupTimer);
-        setupTimer = nullptr;
-    }
+    if (auto agentCore = agent.lock(); agentCore && tellServer)
+        agentCore->send(protocol::HangUpMessage{.callId = id});
+    setupTimer.reset();
     if (signaller)
         detail::detachConnectionSignaller(signaller.get());
     pipeline.reset();  // to NULL before anything else goes
@@ -512,7 +487,8 @@ void Call::Impl::finish(const CallEndReason& reason)
     coreState = CallState::Disconnected;
     auto self = shared_from_this();
     auto waiters = std::exchange(hangUpWaiters, {});
-    shared.fire([self, reason, leaving, waiters] {
+    auto operations = std::exchange(pendingOperations, {});
+    shared.fire([self, reason, leaving, waiters, operations] {
         for (auto& pimpl : leaving) {
             {
                 std::lock_guard lock(pimpl->mutex);
@@ -534,6 +510,8 @@ void Call::Impl::finish(const CallEndReason& reason)
         self->stateChanged.emit();
         for (auto& waiter : waiters)
             waiter(Done{});
+        for (auto& [op, pending] : operations)
+            pending.done(Error{pending.refusal.code, pending.refusal.subCode, "the call ended"});
         // From here on nothing of this call fires.
         self->stateChanged.clear();
         self->isMutedChanged.clear();

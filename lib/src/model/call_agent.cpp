@@ -154,18 +154,14 @@ void AgentCore::onClosed(const protocol::CloseReason& reason)
 
 void AgentCore::scheduleRefresh(int64_t delaySeconds)
 {
-    if (refreshTimer_) {
-        g_source_destroy(refreshTimer_);
-        g_source_unref(refreshTimer_);
-    }
-    refreshTimer_ = g_timeout_source_new(guint(std::max<int64_t>(delaySeconds, 0) * 1000));
+    refreshTimer_.reset(g_timeout_source_new(guint(std::max<int64_t>(delaySeconds, 0) * 1000)));
     std::weak_ptr<AgentCore> weak = shared_from_this();
-    g_source_set_callback(refreshTimer_, [](gpointer data) -> gboolean {
+    g_source_set_callback(refreshTimer_.get(), [](gpointer data) -> gboolean {
         if (auto self = static_cast<std::weak_ptr<AgentCore>*>(data)->lock())
             self->refreshNow();
         return G_SOURCE_REMOVE;
     }, new std::weak_ptr<AgentCore>(weak), [](gpointer data) { delete static_cast<std::weak_ptr<AgentCore>*>(data); });
-    g_source_attach(refreshTimer_, shared.library()->context());
+    g_source_attach(refreshTimer_.get(), shared.library()->context());
 }
 
 void AgentCore::refreshNow()
@@ -224,11 +220,7 @@ void AgentCore::dispose(std::function<void()> done)
         impl->ringing = false;
     disposed = true;
     disposedForCallers = true;
-    if (refreshTimer_) {
-        g_source_destroy(refreshTimer_);
-        g_source_unref(refreshTimer_);
-        refreshTimer_ = nullptr;
-    }
+    refreshTimer_.reset();
     if (connection)
         connection->close();
     connection.reset();
@@ -270,8 +262,13 @@ std::shared_ptr<Call> CallAgent::call(const std::vector<CommunicationIdentifier>
     std::shared_ptr<detail::AgentCore> agent = impl_;
     call->agent = agent;
     agent->shared.work([agent, call, handle, targets, options] {
+        if (agent->disposed) {
+            // Disposed since call() looked: nothing of the agent fires any more.
+            call->initializeEnded(CallEndReason{410, 3100, "Setup failed: the agent was disposed"});
+            return;
+        }
         agent->addCall(call, handle);
-        if (agent->disposed || !agent->connection)
+        if (!agent->connection)
             return call->finish(CallEndReason{410, 3100, "Setup failed: the agent is not connected"});
         std::vector<std::string> rawIds;
         for (const auto& target : targets)
@@ -280,6 +277,8 @@ std::shared_ptr<Call> CallAgent::call(const std::vector<CommunicationIdentifier>
             return call->finish(CallEndReason{400, 40005, "Only 1:1 calls to one communication user are supported"});
         call->peer = rawIds[0];
         call->startMedia(agent->options.audio, options.audioOptions.muted);
+        if (call->ended)
+            return;  // the media could not start: nobody is rung
         agent->request(protocol::InviteMessage{.callId = call->id, .targets = rawIds,
                                                .displayName = agent->options.displayName,
                                                .media = {.audio = true, .video = false}},

@@ -3,6 +3,7 @@
 #include <gst/gst.h>
 
 #include <condition_variable>
+#include <cstdlib>
 
 namespace calling {
 
@@ -15,6 +16,9 @@ struct CallClient::Impl {
     // Library thread only.
     std::set<std::string> identities;  // one agent per identity
     std::vector<std::weak_ptr<CallAgent::Impl>> agents;
+    // Connections waiting for their welcome, owned here so that closing the client ends them.
+    std::map<protocol::SignallingClient*, std::unique_ptr<protocol::SignallingClient>> connecting;
+    bool closing = false;
 
     explicit Impl(CallClientOptions clientOptions)
         : options(std::move(clientOptions)),
@@ -34,6 +38,11 @@ CallClient::CallClient(CallClientOptions options)
 
 CallClient::~CallClient()
 {
+    if (impl_->thread->dispatcher()->isCurrentThread()) {
+        // Joining the library thread from itself cannot work; hanging silently would be worse.
+        g_critical("calling::CallClient destroyed from its own library thread (from a callback): not allowed");
+        std::abort();
+    }
     impl_->callbacks->close();
     // Dispose the agents on the library thread and wait for it: their pipelines stop there.
     std::mutex mutex;
@@ -41,6 +50,8 @@ CallClient::~CallClient()
     bool disposed = false;
     auto impl = impl_;
     impl->thread->dispatcher()->post([&, impl] {
+        impl->closing = true;
+        impl->connecting.clear();
         for (auto& weak : impl->agents)
             if (auto agent = weak.lock())
                 agent->dispose({});
@@ -76,15 +87,17 @@ void CallClient::createCallAgent(CommunicationTokenCredential credential, CallAg
                 connectOptions.endpoint = impl->options.endpoint;
                 connectOptions.token = got.value();
                 connectOptions.tlsCaFile = impl->options.tlsCaFile;
-                // Kept by the pending connect; handed to the agent when it completes.
-                auto holder = std::make_shared<std::unique_ptr<protocol::SignallingClient>>(
-                    std::make_unique<protocol::SignallingClient>(impl->thread->context()));
-                protocol::SignallingClient* connecting = holder->get();
-                connecting->connect(connectOptions, [impl, token, options = std::move(options), complete, holder](
+                auto owned = std::make_unique<protocol::SignallingClient>(impl->thread->context());
+                protocol::SignallingClient* connecting = owned.get();
+                impl->connecting.emplace(connecting, std::move(owned));
+                connecting->connect(connectOptions, [impl, token, options = std::move(options), complete, connecting](
                                                         Result<protocol::WelcomeMessage> welcome) mutable {
-                        // Destroyed later, not from inside its own callback.
-                        auto client = std::move(*holder);
+                        auto node = impl->connecting.extract(connecting);
+                        if (!node || impl->closing)
+                            return;  // the client is going away
+                        auto client = std::move(node.mapped());
                         if (!welcome) {
+                            // Not destroyed from inside its own callback.
                             impl->shared.work([doomed = std::make_shared<decltype(client)>(std::move(client))] {});
                             return complete(welcome.error());
                         }

@@ -38,10 +38,13 @@ void Dispatcher::close()
     std::deque<std::function<void()>> dropped;
     GSource* source = nullptr;
     {
-        std::lock_guard lock(mutex_);
+        std::unique_lock lock(mutex_);
         closed_ = true;
         dropped.swap(queue_);
         source = std::exchange(source_, nullptr);
+        // A closure running on another thread finishes first: after close(), nothing runs.
+        if (!isCurrentThread())
+            idle_.wait(lock, [&] { return !running_; });
     }
     // Outside the lock: destroying the source releases its reference to this Dispatcher, and the
     // dropped closures' captures may post again.
@@ -67,8 +70,15 @@ gboolean Dispatcher::drain(gpointer data)
         }
         work = std::move(self->queue_.front());
         self->queue_.pop_front();
+        self->running_ = true;
     }
     work();
+    work = nullptr;  // its captures go while still "running"
+    {
+        std::lock_guard lock(self->mutex_);
+        self->running_ = false;
+    }
+    self->idle_.notify_all();
     return G_SOURCE_CONTINUE;
 }
 
@@ -87,9 +97,15 @@ LibraryThread::LibraryThread()
 
 LibraryThread::~LibraryThread()
 {
-    // Quit from inside the loop, after what was queued before.
+    // Quit from inside the loop, after what was queued before; what is posted later is dropped
+    // there too, so that nothing queued for this thread is destroyed on another.
     GMainLoop* loop = loop_;
-    dispatcher_->post([loop] { g_main_loop_quit(loop); });
+    std::weak_ptr<Dispatcher> weak = dispatcher_;
+    dispatcher_->post([loop, weak] {
+        if (auto dispatcher = weak.lock())
+            dispatcher->close();
+        g_main_loop_quit(loop);
+    });
     g_thread_join(thread_);
     dispatcher_->close();
     g_main_loop_unref(loop_);

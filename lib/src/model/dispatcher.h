@@ -5,6 +5,7 @@
 
 #include <glib.h>
 
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -20,7 +21,8 @@ public:
     // Queues `work`; never runs it inline, so a caller holding state mid-update is never re-entered.
     // After close(), posted work is dropped.
     void post(std::function<void()> work);
-    // Drops what is queued and everything posted later.
+    // Drops what is queued and everything posted later. From another thread, it also waits for a
+    // closure that is running to finish.
     void close();
 
     GMainContext* context() const { return context_; }
@@ -35,6 +37,8 @@ private:
     std::deque<std::function<void()>> queue_;
     GSource* source_ = nullptr;  // attached while the queue is not empty
     bool closed_ = false;
+    bool running_ = false;  // a closure runs now
+    std::condition_variable idle_;
 };
 
 // The library's own thread: a GMainContext iterated by a thread the client owns.

@@ -30,11 +30,14 @@ void IncomingCall::Impl::end(const CallEndReason& reason)
     auto self = this->self.lock();
     if (!self)
         return;
-    shared.fire([self, reason] {
+    bool declinedHere = rejecting;
+    shared.fire([self, reason, declinedHere] {
         {
             std::lock_guard lock(self->mutex);
             self->endReason = reason;
         }
+        if (declinedHere)
+            return;  // reject()'s completion is the last word
         self->callEnded.emit(reason);
         self->callEnded.clear();
         self->shared.close();
@@ -66,6 +69,16 @@ void IncomingCall::accept(AcceptCallOptions options, std::function<void(Result<s
         call->initialize(options.audioOptions.muted);
         agent->addCall(call, handle);
         call->startMedia(agent->options.audio, options.audioOptions.muted);
+        if (call->ended) {
+            // The media could not start: decline rather than answer with nothing.
+            agent->send(protocol::RejectMessage{.callId = impl->id});
+            complete(Error{410, 0, "the call's media could not start"});
+            impl->shared.fire([impl] {
+                impl->callEnded.clear();
+                impl->shared.close();
+            });
+            return;
+        }
         agent->request(protocol::AcceptMessage{.callId = impl->id, .displayName = agent->options.displayName},
                        [impl, call, handle, complete = std::move(complete)](Result<Done> result) mutable {
                            if (result) {
@@ -89,21 +102,25 @@ void IncomingCall::reject(Completion done)
     auto impl = impl_;
     impl->shared.work([impl, done = std::move(done)]() mutable {
         auto agent = impl->agent.lock();
-        auto complete = [impl, done = std::move(done)](Result<Done> result) mutable {
-            if (done)
-                impl->shared.complete([done = std::move(done), result = std::move(result)] { done(result); });
-        };
         if (!agent || !impl->ringing || agent->disposed) {
-            complete(Error{400, 41007, "the call is not ringing"});
+            if (done)
+                impl->shared.complete([done = std::move(done)] { done(Error{400, 41007, "the call is not ringing"}); });
             return;
         }
-        // The server answers with callEnded (603/0), which ends this incoming call, then the ack.
+        // Declined here: the server's callEnded (603/0) only records the reason; the completion is
+        // the last callback of this incoming call, not onCallEnded.
+        impl->ringing = false;
+        impl->rejecting = true;
         agent->request(protocol::RejectMessage{.callId = impl->id},
-                       [complete = std::move(complete)](Result<Done> result) mutable {
-                           if (result)
-                               complete(Done{});
-                           else
-                               complete(Error{400, 41007, result.error().message});
+                       [impl, done = std::move(done)](Result<Done> result) mutable {
+                           Result<Done> outcome = result ? Result<Done>(Done{})
+                                                         : Result<Done>(Error{400, 41007, result.error().message});
+                           impl->shared.fire([impl, done = std::move(done), outcome] {
+                               if (done)
+                                   done(outcome);
+                               impl->callEnded.clear();
+                               impl->shared.close();
+                           });
                        });
     });
 }

@@ -24,6 +24,7 @@
 #include "model/connection_signaller.h"
 #include "model/dispatcher.h"
 #include "model/token_cache.h"
+#include "protocol/glib_ptr.h"
 #include "protocol/messages.h"
 #include "protocol/signalling_client.h"
 #include "gstreamer/ref_ptr.h"
@@ -160,7 +161,13 @@ struct Call::Impl : std::enable_shared_from_this<Call::Impl> {
     std::unique_ptr<detail::CallPipeline> pipeline;
     detail::RefPtr<CallConnectionSignaller> signaller;
     std::vector<Completion> hangUpWaiters;
-    GSource* setupTimer = nullptr;
+    struct PendingOperation {
+        Completion done;
+        Error refusal;
+    };
+    std::map<uint64_t, PendingOperation> pendingOperations;  // mute, hold, ... waiting for the server
+    uint64_t nextOperation = 0;
+    protocol::SourcePtr setupTimer;
 
     // View.
     mutable std::mutex mutex;
@@ -181,13 +188,19 @@ struct Call::Impl : std::enable_shared_from_this<Call::Impl> {
 
     // Core operations.
     void setState(CallState state);
+    void operate(Completion done, Error refusal, std::function<bool()> allowed, std::function<void(bool undo)> apply,
+                 protocol::ClientMessage message);
+    void setMutedNow(bool muted);
+    void setLocalHoldNow(bool held);
     void startMedia(const AudioDevices& devices, bool muted);
     void onServerMessage(const protocol::ServerMessage& message);
     void onParticipant(const protocol::ParticipantInfo& info);
     void onLevel(const std::string& participantId, double rmsDb);
     void onMediaConnection(bool connected);
     // Ends the call locally with `reason`: stops media, then Disconnected (and nothing fires after).
-    void finish(const CallEndReason& reason);
+    // `tellServer`: the call ends for a reason of this side (media failed, setup timed out), so the
+    // server is told with a hangUp.
+    void finish(const CallEndReason& reason, bool tellServer = false);
 };
 
 struct IncomingCall::Impl {
@@ -205,6 +218,7 @@ struct IncomingCall::Impl {
 
     // Core.
     bool ringing = true;
+    bool rejecting = false;  // reject() was called: the end is reported by its completion
 
     // View.
     mutable std::mutex mutex;
@@ -256,7 +270,7 @@ private:
     void scheduleRefresh(int64_t delaySeconds);
     void refreshNow();
 
-    GSource* refreshTimer_ = nullptr;
+    protocol::SourcePtr refreshTimer_;
 };
 
 }  // namespace detail

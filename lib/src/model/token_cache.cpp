@@ -53,47 +53,46 @@ std::optional<int64_t> TokenCache::refreshDueAt() const
     return *expiresAt_ - std::min(kRefreshAheadSeconds, lifetime / 2);
 }
 
+// Completions run with no lock held: they may call back into the credential.
 void TokenCache::get(TokenCompletion done)
 {
+    std::optional<Result<std::string>> answer;
     {
         std::lock_guard lock(mutex_);
-        if (disposed_) {
-            done(invalidToken("the credential was disposed"));
-            return;
-        }
-        bool valid = !token_.empty() && (!expiresAt_ || nowUnix() < *expiresAt_);
-        if (valid) {
-            std::string token = token_;
-            done(std::move(token));
-            return;
-        }
-        if (!options_.tokenRefresher) {
-            done(invalidToken(token_.empty() ? "no token" : "the token has expired"));
-            return;
-        }
+        if (disposed_)
+            answer = invalidToken("the credential was disposed");
+        else if (!token_.empty() && (!expiresAt_ || nowUnix() < *expiresAt_))
+            answer = token_;
+        else if (!options_.tokenRefresher)
+            answer = invalidToken(token_.empty() ? "no token" : "the token has expired");
     }
-    refresh(std::move(done));
+    if (answer)
+        done(std::move(*answer));
+    else
+        refresh(std::move(done));
 }
 
 void TokenCache::refresh(TokenCompletion done)
 {
     std::function<void(TokenCompletion)> refresher;
+    std::optional<Result<std::string>> answer;
     {
         std::lock_guard lock(mutex_);
         if (disposed_) {
-            done(invalidToken("the credential was disposed"));
-            return;
+            answer = invalidToken("the credential was disposed");
+        } else if (!options_.tokenRefresher) {
+            answer = token_.empty() ? Result<std::string>(invalidToken("no token")) : Result<std::string>(token_);
+        } else {
+            waiters_.push_back(std::move(done));
+            if (refreshing_)
+                return;
+            refreshing_ = true;
+            refresher = options_.tokenRefresher;
         }
-        if (!options_.tokenRefresher) {
-            std::string token = token_;
-            done(token.empty() ? Result<std::string>(invalidToken("no token")) : Result<std::string>(token));
-            return;
-        }
-        waiters_.push_back(std::move(done));
-        if (refreshing_)
-            return;
-        refreshing_ = true;
-        refresher = options_.tokenRefresher;
+    }
+    if (answer) {
+        done(std::move(*answer));
+        return;
     }
     // The refresher may complete inline or later, from any thread, but only once counts.
     auto self = shared_from_this();
