@@ -37,20 +37,39 @@ GstElement* virtualTestMicrophone()
     return source;
 }
 
-bool hasAudioOutputDevice()
+// Whether the system has a real device of the class; the calling plugin's own virtual test
+// devices do not count.
+bool hasRealDevice(const char* deviceClass)
 {
     GstDeviceMonitor* monitor = gst_device_monitor_new();
-    gst_device_monitor_add_filter(monitor, "Audio/Sink", nullptr);
+    gst_device_monitor_add_filter(monitor, deviceClass, nullptr);
     GList* devices = gst_device_monitor_get_devices(monitor);
-    bool found = devices != nullptr;
+    bool found = false;
+    for (GList* item = devices; item && !found; item = item->next) {
+        GstStructure* properties = gst_device_get_properties(GST_DEVICE(item->data));
+        gboolean isVirtual = FALSE;
+        if (!properties || !gst_structure_get_boolean(properties, "calling.virtual", &isVirtual) || !isVirtual)
+            found = true;
+        if (properties)
+            gst_structure_free(properties);
+    }
     g_list_free_full(devices, gst_object_unref);
     gst_object_unref(monitor);
     return found;
 }
 
+GstElement* defaultMicrophone()
+{
+    static const bool haveInput = hasRealDevice("Audio/Source");
+    if (haveInput)
+        if (GstElement* source = make("autoaudiosrc", "microphone"))
+            return source;
+    return virtualTestMicrophone();
+}
+
 GstElement* defaultSpeaker()
 {
-    static const bool haveOutput = hasAudioOutputDevice();
+    static const bool haveOutput = hasRealDevice("Audio/Sink");
     if (haveOutput)
         if (GstElement* sink = make("autoaudiosink", "speaker"))
             return sink;
@@ -78,7 +97,7 @@ Result<std::unique_ptr<CallPipeline>> CallPipeline::create(const std::string& ca
     self->pipeline_ = RefPtr<GstElement>::adopt(gst_pipeline_new(("call-" + callId).c_str()));
     GstBin* bin = GST_BIN(self->pipeline_.get());
 
-    GstElement* microphone = fromFactory(devices.microphone, virtualTestMicrophone);
+    GstElement* microphone = fromFactory(devices.microphone, defaultMicrophone);
     GstElement* callbin = make("callbin", "callbin");
     GstElement* mixer = make("audiomixer", "mixer");
     GstElement* playback = make("volume", "playback");
