@@ -4,8 +4,8 @@
 // property) and drives webrtcbin from the signaller's signals; it hands its own SDP and ICE
 // candidates back through the interface's methods. Inside the library, each call's signaller is
 // bound to the agent's one shared connection to calling-server; a callbin used alone in
-// gst-launch-1.0 gets a signaller that opens its own authenticated connection; element tests wire
-// two callbins with a loopback signaller.
+// gst-launch-1.0 makes one that opens its own authenticated connection (CallServerSignaller, in
+// plugins/call_server_signaller.h); element tests wire two callbins with a loopback signaller.
 //
 // A "session" is one webrtcbin negotiation with one remote peer, identified by `peer_id` (the
 // remote participant's raw id for a peer-to-peer call, the media server's id for a group call).
