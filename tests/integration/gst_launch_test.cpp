@@ -426,6 +426,38 @@ TEST_F(GstLaunchTest, AMissingServerUrlIsASettingsError)
     EXPECT_EQ(alice.errorMessage.find(aliceToken_), std::string::npos);
 }
 
+TEST_F(GstLaunchTest, AnHttpsServerIsReachedWithCaFileAndRefusedWithoutIt)
+{
+    std::string dir = calling::test::makeTempDir();
+    ASSERT_EQ(calling::test::makeLoopbackCertificate(dir), "");
+    std::string cert = dir + "/cert.pem";
+    std::string why;
+    auto tls = calling::test::ServerProcess::start({.extraArgs = {"--tls-cert", cert, "--tls-key", dir + "/key.pem"}},
+                                                   &why);
+    ASSERT_TRUE(tls) << why;
+    std::string endpoint = tls->connection().endpoint;
+    ASSERT_EQ(endpoint.rfind("https://", 0), 0u) << endpoint;
+    calling::test::RestClient rest(tls->connection(), cert);
+    std::string token = rest.issueToken(rest.createIdentity());
+
+    Launched& trusting = launch(sender(kBobTone) + "callbin name=call server-url=" + endpoint + " access-token=" +
+                                token + " signaller::ca-file=" + cert + kListen);
+    Launched& distrusting =
+        launch(sender(kBobTone) + "callbin name=call server-url=" + endpoint + " access-token=" + token + kListen);
+    ASSERT_TRUE(trusting.play());
+    ASSERT_TRUE(distrusting.play());
+    EXPECT_TRUE(waitFor([&] { return trusting.reached("waiting") || !trusting.errorMessage.empty(); }))
+        << trusting.describe();
+    EXPECT_EQ(trusting.errorMessage, "");
+    EXPECT_TRUE(waitFor([&] { return !distrusting.errorMessage.empty(); })) << distrusting.describe();
+    EXPECT_NE(distrusting.errorMessage.find("408/40104"), std::string::npos) << distrusting.errorMessage;
+    EXPECT_EQ(distrusting.errorDomain, GST_RESOURCE_ERROR);
+    EXPECT_EQ(distrusting.errorCode, GST_RESOURCE_ERROR_OPEN_READ_WRITE);
+    launched_.clear();  // before the server goes
+    tls->stop();
+    calling::test::removeTree(dir);
+}
+
 TEST_F(GstLaunchTest, GstLaunchAnswersACallAndExitsZeroWhenTheCallerHangsUp)
 {
     g_autofree gchar* launcher = g_find_program_in_path("gst-launch-1.0");
