@@ -33,14 +33,41 @@
  * the application recalculates latency on GST_MESSAGE_LATENCY (webrtcbin's network sinks appear
  * only once the call is negotiated).
  *
- * ## Example launch line
+ * ## On its own: server-url, access-token, target
+ *
+ * Given #CallBin:server-url and #CallBin:access-token and no #CallBin:signaller, callbin makes a
+ * signaller of its own on NULL to READY (a #CallServerSignaller, exposed through #GstChildProxy as
+ * the child "signaller", so `signaller::ca-file=…` works in a launch line) that connects to
+ * calling-server by itself, from a thread of its own. With #CallBin:target it calls that raw id;
+ * without, it answers the first incoming call. The settings are read when callbin goes to PAUSED.
+ *
+ * callbin then reports the call on the bus:
+ * - a `call-state` element message (`state`: connecting, waiting, calling, ringing, connected,
+ *   ended; `call-id`, `peer-id`) each time the call moves on;
+ * - when the call is over, a `call-ended` element message (`code`, `sub-code`, `message`,
+ *   `peer-id`: calling-server's end reason), then EOS after a hang up (code 0: the remote streams
+ *   end and the pipeline with them, so `gst-launch-1.0` exits 0), or an error for any other end
+ *   (rejected, no answer, callee offline, connection lost);
+ * - an error when it cannot go on: no connection, a refused token (`RESOURCE NOT_AUTHORIZED`,
+ *   with 401/4507 in the message; the token is never shown), a bad setting.
+ * Going back to READY hangs up and closes the connection.
+ *
+ * A signaller given with #CallBin:signaller may report the same way: callbin reacts to the
+ * "call-state-changed", "call-ended" and "error" signals of any #CallSignaller.
+ *
+ * ## Example launch lines
  * |[
- * gst-launch-1.0 -e audiotestsrc is-live=true ! callbin name=call signaller=… \
+ * gst-launch-1.0 audiotestsrc is-live=true ! callbin name=call \
+ *     server-url=http://127.0.0.1:8080/ access-token=$TOKEN target=8:acs:… \
  *     call. ! queue ! opusdec ! audioconvert ! autoaudiosink
- * ]| Sends a tone and plays the first remote participant's audio. callbin needs a signaller; the
- * one that connects to calling-server by itself comes with the signalling issue. In an
- * application, connect to `pad-added` and link each `audio_*` pad to a decoder (opusdec) or a
- * muxer.
+ * ]| Calls a user, sends a tone and plays what the user says; ends when either side hangs up.
+ * |[
+ * gst-launch-1.0 -m pulsesrc ! callbin name=call server-url=http://127.0.0.1:8080/ \
+ *     access-token=$TOKEN signaller::display-name=Bot \
+ *     call. ! queue ! opusdec ! audioconvert ! autoaudiosink
+ * ]| Answers the first incoming call; `-m` shows the `call-state` messages. In an application,
+ * connect to `pad-added` and link each `audio_*` pad to a decoder (opusdec) or a muxer; unlinked
+ * pads stall nothing.
  */
 #include "call_bin.h"
 
@@ -56,6 +83,7 @@
 #include <vector>
 
 #include "call_participant_demux.h"
+#include "call_server_signaller.h"
 #include "call_stream_info.h"
 #include "gstreamer/ref_ptr.h"
 #include "protocol/call_signaller.h"
@@ -85,6 +113,10 @@ enum {
     PROP_MUTED,
     PROP_PEER_ID,
     PROP_CONNECTION_STATE,
+    PROP_SERVER_URL,
+    PROP_ACCESS_TOKEN,
+    PROP_TARGET,
+    PROP_DISPLAY_NAME,
     N_PROPERTIES,
 };
 
@@ -168,6 +200,13 @@ struct CallBinState {
 
     // Properties.
     RefPtr<CallSignaller> signaller;
+    // The signaller is one callbin made itself (a CallServerSignaller) from the settings below.
+    bool ownSignaller = false;
+    // For a signaller of callbin's own; the token is never logged.
+    std::string serverUrl;
+    std::string accessToken;
+    std::string target;
+    std::string displayName;
     guint latency = kDefaultLatency;
     std::string stunServer;
     bool muted = kDefaultMuted;
@@ -210,7 +249,10 @@ struct _CallBinPad {
 
 G_DEFINE_TYPE(CallBinPad, call_bin_pad, GST_TYPE_GHOST_PAD)
 
+static void call_bin_child_proxy_init(GstChildProxyInterface* iface);
+
 G_DEFINE_TYPE_WITH_CODE(CallBin, call_bin, GST_TYPE_BIN,
+                        G_IMPLEMENT_INTERFACE(GST_TYPE_CHILD_PROXY, call_bin_child_proxy_init)
                         GST_DEBUG_CATEGORY_INIT(call_bin_debug, "callbin", 0, "Call media around webrtcbin"))
 
 GST_ELEMENT_REGISTER_DEFINE(callbin, "callbin", GST_RANK_NONE, CALL_TYPE_BIN)
@@ -533,6 +575,60 @@ static void onSessionEnded(CallSignaller*, const gchar* peerId, gpointer data)
     gst_element_call_async(GST_ELEMENT(self), sendEos, ends.release(), [](gpointer data) {
         delete static_cast<std::vector<RefPtr<GstPad>>*>(data);
     });
+}
+
+static gboolean endRemoteStreams(CallBin* self, GstEvent* eos);
+
+// Where the call stands, for the application: a "call-state" element message.
+static void onCallStateChanged(CallSignaller*, const gchar* callState, const gchar* callId, const gchar* peerId,
+                               gpointer data)
+{
+    auto* self = CALL_BIN(data);
+    GST_INFO_OBJECT(self, "call %s: %s", callId, callState);
+    GstStructure* structure = gst_structure_new("call-state", "state", G_TYPE_STRING, callState, "call-id",
+                                                G_TYPE_STRING, callId, "peer-id", G_TYPE_STRING, peerId, nullptr);
+    gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), structure));
+}
+
+// The call is over: a "call-ended" element message, then the pipeline ends: EOS after a hang up
+// (code 0), an error for any other end (rejected, no answer, offline, lost, token expired).
+static void onCallEnded(CallSignaller*, gint code, gint subCode, const gchar* message, gpointer data)
+{
+    auto* self = CALL_BIN(data);
+    std::string peerId;
+    {
+        std::lock_guard lock(self->state->mutex);
+        peerId = self->state->peerId;
+    }
+    GST_INFO_OBJECT(self, "the call ended: %d/%d %s", code, subCode, message);
+    GstStructure* structure =
+        gst_structure_new("call-ended", "code", G_TYPE_INT, code, "sub-code", G_TYPE_INT, subCode, "message",
+                          G_TYPE_STRING, message, "peer-id", G_TYPE_STRING, peerId.c_str(), nullptr);
+    gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), structure));
+    if (code != 0) {
+        GST_ELEMENT_ERROR(self, RESOURCE, FAILED, ("The call ended: %s (%d/%d).", message, code, subCode),
+                          ("calling-server's end reason: code %d, subCode %d", code, subCode));
+        return;
+    }
+    // The EOS goes through the demuxer's streaming side: not on the signaller's thread.
+    gst_element_call_async(
+        GST_ELEMENT(self), [](GstElement* element, gpointer) { endRemoteStreams(CALL_BIN(element), gst_event_new_eos()); },
+        nullptr, nullptr);
+}
+
+static void onSignallerError(CallSignaller*, gint code, gint subCode, const gchar* message, gpointer data)
+{
+    auto* self = CALL_BIN(data);
+    // The message is the signaller's, which never quotes the access token.
+    if (code == 401 || code == 403)
+        GST_ELEMENT_ERROR(self, RESOURCE, NOT_AUTHORIZED, ("%s (%d/%d).", message, code, subCode),
+                          ("the signaller's error: code %d, subCode %d", code, subCode));
+    else if (code == 400)
+        GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s (%d/%d).", message, code, subCode),
+                          ("the signaller's error: code %d, subCode %d", code, subCode));
+    else
+        GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ_WRITE, ("%s (%d/%d).", message, code, subCode),
+                          ("the signaller's error: code %d, subCode %d", code, subCode));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -865,6 +961,9 @@ static void startSignaller(CallBin* self)
         g_signal_connect(signaller.get(), "session-description", G_CALLBACK(onSessionDescription), self),
         g_signal_connect(signaller.get(), "handle-ice", G_CALLBACK(onHandleIce), self),
         g_signal_connect(signaller.get(), "session-ended", G_CALLBACK(onSessionEnded), self),
+        g_signal_connect(signaller.get(), "call-state-changed", G_CALLBACK(onCallStateChanged), self),
+        g_signal_connect(signaller.get(), "call-ended", G_CALLBACK(onCallEnded), self),
+        g_signal_connect(signaller.get(), "error", G_CALLBACK(onSignallerError), self),
     };
     {
         std::lock_guard lock(state.mutex);
@@ -1032,37 +1131,67 @@ static void call_bin_release_pad(GstElement* element, GstPad* pad)
     }
 }
 
+// EOS for callbin means: end the remote streams for real, so recorders can finalize. The sent
+// media ends when the application's sources send their own EOS.
+static gboolean endRemoteStreams(CallBin* self, GstEvent* eos)
+{
+    RefPtr<GstElement> demux;
+    {
+        std::lock_guard lock(self->state->mutex);
+        demux = self->state->demux;
+    }
+    if (!demux) {
+        gst_event_unref(eos);
+        return FALSE;
+    }
+    guint32 seqnum = gst_event_get_seqnum(eos);
+    gboolean ended = gst_element_send_event(demux.get(), eos);
+    // webrtcbin's network sinks never see an EOS of their own, and a pipeline ends only when
+    // every sink in it did: callbin answers for them, so that `gst-launch-1.0 -e` and
+    // applications that wait for EOS get it once the recorders downstream finished.
+    GstMessage* message = gst_message_new_eos(GST_OBJECT(self));
+    gst_message_set_seqnum(message, seqnum);
+    gst_element_post_message(GST_ELEMENT(self), message);
+    return ended;
+}
+
 static gboolean call_bin_send_event(GstElement* element, GstEvent* event)
 {
-    auto* self = CALL_BIN(element);
-    if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) {
-        // EOS for callbin means: end the remote streams for real, so recorders can finalize. The
-        // sent media ends when the application's sources send their own EOS.
-        RefPtr<GstElement> demux;
-        {
-            std::lock_guard lock(self->state->mutex);
-            demux = self->state->demux;
-        }
-        if (!demux) {
-            gst_event_unref(event);
-            return FALSE;
-        }
-        guint32 seqnum = gst_event_get_seqnum(event);
-        gboolean ended = gst_element_send_event(demux.get(), event);
-        // webrtcbin's network sinks never see an EOS of their own, and a pipeline ends only when
-        // every sink in it did: callbin answers for them, so that `gst-launch-1.0 -e` and
-        // applications that wait for EOS get it once the recorders downstream finished.
-        GstMessage* message = gst_message_new_eos(GST_OBJECT(self));
-        gst_message_set_seqnum(message, seqnum);
-        gst_element_post_message(element, message);
-        return ended;
-    }
+    if (GST_EVENT_TYPE(event) == GST_EVENT_EOS)
+        return endRemoteStreams(CALL_BIN(element), event);
     return GST_ELEMENT_CLASS(call_bin_parent_class)->send_event(element, event);
+}
+
+// With server-url or access-token set and no signaller given, callbin makes its own: a
+// CallServerSignaller named "signaller", announced as a child so that gst-launch-1.0's
+// `signaller::property=value` settings reach it. From NULL to READY.
+static void makeOwnSignaller(CallBin* self)
+{
+    CallBinState& state = *self->state;
+    RefPtr<CallSignaller> signaller;
+    {
+        std::lock_guard lock(state.mutex);
+        if (state.signaller || (state.serverUrl.empty() && state.accessToken.empty()))
+            return;
+        GObject* made = G_OBJECT(g_object_new(CALL_TYPE_SERVER_SIGNALLER, "name", "signaller", "server-url",
+                                              state.serverUrl.c_str(), "access-token", state.accessToken.c_str(),
+                                              "target", state.target.c_str(), "display-name",
+                                              state.displayName.c_str(), nullptr));
+        state.signaller = RefPtr<CallSignaller>::adopt(CALL_SIGNALLER(made));
+        state.ownSignaller = true;
+        signaller = state.signaller;
+    }
+    GST_INFO_OBJECT(self, "made a signaller of its own for %s", state.serverUrl.c_str());
+    g_object_notify(G_OBJECT(self), "signaller");
+    gst_child_proxy_child_added(GST_CHILD_PROXY(self), G_OBJECT(signaller.get()), "signaller");
 }
 
 static GstStateChangeReturn call_bin_change_state(GstElement* element, GstStateChange transition)
 {
     auto* self = CALL_BIN(element);
+
+    if (transition == GST_STATE_CHANGE_NULL_TO_READY)
+        makeOwnSignaller(self);
 
     switch (transition) {
     case GST_STATE_CHANGE_NULL_TO_READY:
@@ -1132,6 +1261,28 @@ static void call_bin_set_property(GObject* object, guint propertyId, const GValu
         }
         std::lock_guard lock(state.mutex);
         state.signaller = RefPtr<CallSignaller>::ref(CALL_SIGNALLER(g_value_get_object(value)));
+        state.ownSignaller = false;
+        break;
+    }
+    case PROP_SERVER_URL:
+    case PROP_ACCESS_TOKEN:
+    case PROP_TARGET:
+    case PROP_DISPLAY_NAME: {
+        const gchar* text = g_value_get_string(value);
+        RefPtr<CallSignaller> own;
+        {
+            std::lock_guard lock(state.mutex);
+            std::string* setting = propertyId == PROP_SERVER_URL     ? &state.serverUrl
+                                   : propertyId == PROP_ACCESS_TOKEN ? &state.accessToken
+                                   : propertyId == PROP_TARGET       ? &state.target
+                                                                     : &state.displayName;
+            *setting = text ? text : "";
+            if (state.ownSignaller)
+                own = state.signaller;
+        }
+        // A signaller callbin made itself follows; one the application gave is its own business.
+        if (own)
+            g_object_set_property(G_OBJECT(own.get()), pspec->name, value);
         break;
     }
     case PROP_LATENCY: {
@@ -1193,6 +1344,15 @@ static void call_bin_get_property(GObject* object, guint propertyId, GValue* val
         break;
     case PROP_CONNECTION_STATE:
         g_value_set_enum(value, state.connectionState);
+        break;
+    case PROP_SERVER_URL:
+        g_value_set_string(value, state.serverUrl.empty() ? nullptr : state.serverUrl.c_str());
+        break;
+    case PROP_TARGET:
+        g_value_set_string(value, state.target.empty() ? nullptr : state.target.c_str());
+        break;
+    case PROP_DISPLAY_NAME:
+        g_value_set_string(value, state.displayName.empty() ? nullptr : state.displayName.c_str());
         break;
     default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(object, propertyId, pspec);
@@ -1281,6 +1441,31 @@ static void call_bin_class_init(CallBinClass* klass)
         GST_TYPE_WEBRTC_PEER_CONNECTION_STATE, GST_WEBRTC_PEER_CONNECTION_STATE_NEW,
         GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
     g_object_class_install_property(objectClass, PROP_CONNECTION_STATE, properties[PROP_CONNECTION_STATE]);
+    g_object_class_install_property(
+        objectClass, PROP_SERVER_URL,
+        g_param_spec_string("server-url", "Server URL",
+                            "calling-server's endpoint, http(s)://host:port/. With it (and access-token) and no "
+                            "signaller, callbin connects by itself on NULL to READY.",
+                            nullptr, GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+    // Write-only and never notified: neither gst-inspect-1.0 nor gst-launch-1.0 -v shows it.
+    g_object_class_install_property(
+        objectClass, PROP_ACCESS_TOKEN,
+        g_param_spec_string("access-token", "Access Token",
+                            "The identity's access token (voip scope) for callbin's own connection. Write-only.",
+                            nullptr,
+                            GParamFlags(G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
+                                        GST_PARAM_MUTABLE_READY)));
+    g_object_class_install_property(
+        objectClass, PROP_TARGET,
+        g_param_spec_string("target", "Target",
+                            "For callbin's own connection: the raw id to call (8:acs:…); none: answer the first "
+                            "incoming call.",
+                            nullptr, GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+    g_object_class_install_property(
+        objectClass, PROP_DISPLAY_NAME,
+        g_param_spec_string("display-name", "Display Name",
+                            "For callbin's own connection: the name the other side sees.", nullptr,
+                            GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
 
     /**
      * CallBin::participant-stream-ended:
@@ -1310,4 +1495,49 @@ static void call_bin_class_init(CallBinClass* klass)
 
     gst_type_mark_as_plugin_api(CALL_TYPE_BIN_PAD, GstPluginAPIFlags(0));
     gst_type_mark_as_plugin_api(CALL_TYPE_SIGNALLER, GstPluginAPIFlags(0));
+    gst_type_mark_as_plugin_api(CALL_TYPE_SERVER_SIGNALLER, GstPluginAPIFlags(0));
+}
+
+// ---------------------------------------------------------------------------------------------
+// GstChildProxy: the bin's elements, and the signaller as the child "signaller"
+
+static GstChildProxyInterface* binChildProxy;
+
+static RefPtr<CallSignaller> signallerOf(GstChildProxy* proxy)
+{
+    CallBinState& state = *CALL_BIN(proxy)->state;
+    std::lock_guard lock(state.mutex);
+    return state.signaller;
+}
+
+static GObject* call_bin_get_child_by_name(GstChildProxy* proxy, const gchar* name)
+{
+    if (g_strcmp0(name, "signaller") == 0) {
+        if (RefPtr<CallSignaller> signaller = signallerOf(proxy))
+            return G_OBJECT(signaller.release());
+    }
+    return binChildProxy->get_child_by_name(proxy, name);
+}
+
+static guint call_bin_get_children_count(GstChildProxy* proxy)
+{
+    return binChildProxy->get_children_count(proxy) + (signallerOf(proxy) ? 1 : 0);
+}
+
+// The elements first, then the signaller.
+static GObject* call_bin_get_child_by_index(GstChildProxy* proxy, guint index)
+{
+    guint elements = binChildProxy->get_children_count(proxy);
+    if (index < elements)
+        return binChildProxy->get_child_by_index(proxy, index);
+    RefPtr<CallSignaller> signaller = signallerOf(proxy);
+    return index == elements && signaller ? G_OBJECT(signaller.release()) : nullptr;
+}
+
+static void call_bin_child_proxy_init(GstChildProxyInterface* iface)
+{
+    binChildProxy = static_cast<GstChildProxyInterface*>(g_type_interface_peek_parent(iface));
+    iface->get_child_by_name = call_bin_get_child_by_name;
+    iface->get_child_by_index = call_bin_get_child_by_index;
+    iface->get_children_count = call_bin_get_children_count;
 }

@@ -388,6 +388,69 @@ TEST_F(CallBinTest, DescribesItselfForGstInspect)
     EXPECT_NE(g_signal_lookup("participant-stream-ended", G_OBJECT_TYPE(callbin.get())), 0u);
 }
 
+TEST_F(CallBinTest, MakesASignallerOfItsOwnFromServerSettingsAndShowsItAsAChild)
+{
+    // As gst-launch-1.0 would: signaller::target is set once the child appears, on NULL to READY.
+    // (A line of one element parses to that element.)
+    g_autoptr(GError) error = nullptr;
+    auto pipeline = RefPtr<GstElement>::adopt(gst_parse_launch(
+        "callbin name=call server-url=http://127.0.0.1:9/ access-token=secret signaller::target=8:acs:r_b "
+        "signaller::ca-file=/nonexistent.pem display-name=Alice",
+        &error));
+    ASSERT_TRUE(pipeline) << (error ? error->message : "");
+    GstElement* call = pipeline.get();
+    ASSERT_STREQ(GST_OBJECT_NAME(call), "call");
+    ASSERT_TRUE(GST_IS_CHILD_PROXY(call));
+    g_autoptr(GObject) none = gst_child_proxy_get_child_by_name(GST_CHILD_PROXY(call), "signaller");
+    EXPECT_EQ(none, nullptr) << "made on NULL to READY, not before";
+
+    GParamSpec* token = g_object_class_find_property(G_OBJECT_GET_CLASS(call), "access-token");
+    ASSERT_NE(token, nullptr);
+    EXPECT_FALSE(token->flags & G_PARAM_READABLE) << "the token must never be readable";
+    for (const char* name : {"server-url", "target", "display-name"})
+        EXPECT_NE(g_object_class_find_property(G_OBJECT_GET_CLASS(call), name), nullptr) << name;
+
+    // READY only: the signaller connects on the way to PAUSED.
+    ASSERT_EQ(gst_element_set_state(pipeline.get(), GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
+    g_autoptr(GObject) signaller = gst_child_proxy_get_child_by_name(GST_CHILD_PROXY(call), "signaller");
+    ASSERT_NE(signaller, nullptr);
+    EXPECT_STREQ(G_OBJECT_TYPE_NAME(signaller), "CallServerSignaller");
+    EXPECT_TRUE(CALL_IS_SIGNALLER(signaller));
+    g_autoptr(GObject) property = nullptr;
+    g_object_get(call, "signaller", &property, nullptr);
+    EXPECT_EQ(property, signaller);
+    g_autofree gchar* url = nullptr;
+    g_autofree gchar* target = nullptr;
+    g_autofree gchar* displayName = nullptr;
+    g_autofree gchar* caFile = nullptr;
+    g_object_get(signaller, "server-url", &url, "target", &target, "display-name", &displayName, "ca-file", &caFile,
+                 nullptr);
+    EXPECT_STREQ(url, "http://127.0.0.1:9/");
+    EXPECT_STREQ(target, "8:acs:r_b");
+    EXPECT_STREQ(displayName, "Alice");
+    EXPECT_STREQ(caFile, "/nonexistent.pem");
+    // callbin's own settings follow to the signaller it made.
+    g_object_set(call, "display-name", "Alice B.", nullptr);
+    g_autofree gchar* renamed = nullptr;
+    g_object_get(signaller, "display-name", &renamed, nullptr);
+    EXPECT_STREQ(renamed, "Alice B.");
+    // The children are the bin's elements and then the signaller.
+    guint count = gst_child_proxy_get_children_count(GST_CHILD_PROXY(call));
+    g_autoptr(GObject) last = gst_child_proxy_get_child_by_index(GST_CHILD_PROXY(call), count - 1);
+    EXPECT_EQ(last, signaller);
+    ASSERT_EQ(gst_element_set_state(pipeline.get(), GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+}
+
+TEST_F(CallBinTest, MakesNoSignallerWithoutServerSettings)
+{
+    RefPtr<GstElement> callbin = RefPtr<GstElement>::adopt(gst_element_factory_make("callbin", nullptr));
+    ASSERT_EQ(gst_element_set_state(callbin.get(), GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
+    g_autoptr(GObject) signaller = nullptr;
+    g_object_get(callbin.get(), "signaller", &signaller, nullptr);
+    EXPECT_EQ(signaller, nullptr);
+    ASSERT_EQ(gst_element_set_state(callbin.get(), GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+}
+
 TEST_F(CallBinTest, ConfiguresWebrtcbinForCalls)
 {
     RefPtr<GstElement> callbin = RefPtr<GstElement>::adopt(gst_element_factory_make("callbin", nullptr));

@@ -19,6 +19,12 @@ std::shared_ptr<ToneMeter> ToneMeter::create()
 GstElement* ToneMeter::makeSink()
 {
     GstElement* sink = gst_element_factory_make("appsink", nullptr);
+    attach(sink);
+    return sink;
+}
+
+void ToneMeter::attach(GstElement* sink)
+{
     g_autoptr(GstCaps) caps =
         gst_caps_from_string("audio/x-raw,format=F32LE,channels=1,rate=48000,layout=interleaved");
     // The library puts audioconvert/audioresample in front of the speaker; the caps pick the format.
@@ -27,7 +33,6 @@ GstElement* ToneMeter::makeSink()
     g_signal_connect_data(sink, "new-sample", G_CALLBACK(onSample), keep,
                           [](gpointer data, GClosure*) { delete static_cast<std::shared_ptr<ToneMeter>*>(data); },
                           GConnectFlags(0));
-    return sink;
 }
 
 GstFlowReturn ToneMeter::onSample(GstElement* sink, gpointer data)

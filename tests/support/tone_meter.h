@@ -18,6 +18,8 @@ public:
     static std::shared_ptr<ToneMeter> create();
     // A new appsink (floating) feeding this meter: F32LE mono 48 kHz.
     GstElement* makeSink();
+    // Makes an existing appsink (one of a launch line, say) feed this meter, with the same settings.
+    void attach(GstElement* appsink);
 
     // Energy at `frequency` relative to the whole window's energy, 0..1 (about 1 for a pure tone
     // at that frequency). 0 when there is nothing to measure yet.

@@ -81,12 +81,36 @@ TEST(CallSignaller, EmitHelpersReachHandlers)
                      }),
                      &heard);
 
+    g_signal_connect(object, "call-state-changed",
+                     G_CALLBACK(+[](CallSignaller*, const gchar* state, const gchar* call, const gchar* peer,
+                                    gpointer data) {
+                         static_cast<std::vector<std::string>*>(data)->push_back(std::string("state ") + state +
+                                                                                 " '" + call + "' '" + peer + "'");
+                     }),
+                     &heard);
+    g_signal_connect(object, "call-ended",
+                     G_CALLBACK(+[](CallSignaller*, gint code, gint subCode, const gchar* message, gpointer data) {
+                         static_cast<std::vector<std::string>*>(data)->push_back(
+                             "call ended " + std::to_string(code) + "/" + std::to_string(subCode) + " " + message);
+                     }),
+                     &heard);
+    g_signal_connect(object, "error",
+                     G_CALLBACK(+[](CallSignaller*, gint code, gint subCode, const gchar* message, gpointer data) {
+                         static_cast<std::vector<std::string>*>(data)->push_back(
+                             "error " + std::to_string(code) + "/" + std::to_string(subCode) + " " + message);
+                     }),
+                     &heard);
+
+    call_signaller_emit_call_state_changed(signaller, "ringing", "0b9e", nullptr);
     call_signaller_emit_session_requested(signaller, "8:acs:r_b", nullptr);
     call_signaller_emit_session_description(signaller, "8:acs:r_b", "answer", "v=0");
     call_signaller_emit_handle_ice(signaller, "8:acs:r_b", 1, "candidate:…");
     call_signaller_emit_session_ended(signaller, "8:acs:r_b");
-    EXPECT_EQ(heard, (std::vector<std::string>{"requested 8:acs:r_b ''", "description 8:acs:r_b answer",
-                                               "ice 8:acs:r_b 1", "ended 8:acs:r_b"}));
+    call_signaller_emit_call_ended(signaller, 0, 0, "Call ended");
+    call_signaller_emit_error(signaller, 401, 4507, nullptr);
+    EXPECT_EQ(heard, (std::vector<std::string>{"state ringing '0b9e' ''", "requested 8:acs:r_b ''",
+                                               "description 8:acs:r_b answer", "ice 8:acs:r_b 1", "ended 8:acs:r_b",
+                                               "call ended 0/0 Call ended", "error 401/4507 "}));
 }
 
 TEST(CallSignaller, IsOneTypeWhoeverRegistersIt)

@@ -16,6 +16,12 @@ void defaultInit(gpointer iface, gpointer)
                  G_TYPE_UINT, G_TYPE_STRING);
     g_signal_new("session-ended", type, G_SIGNAL_RUN_LAST, 0, nullptr, nullptr, nullptr, G_TYPE_NONE, 1,
                  G_TYPE_STRING);
+    g_signal_new("call-state-changed", type, G_SIGNAL_RUN_LAST, 0, nullptr, nullptr, nullptr, G_TYPE_NONE, 3,
+                 G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
+    g_signal_new("call-ended", type, G_SIGNAL_RUN_LAST, 0, nullptr, nullptr, nullptr, G_TYPE_NONE, 3, G_TYPE_INT,
+                 G_TYPE_INT, G_TYPE_STRING);
+    g_signal_new("error", type, G_SIGNAL_RUN_LAST, 0, nullptr, nullptr, nullptr, G_TYPE_NONE, 3, G_TYPE_INT,
+                 G_TYPE_INT, G_TYPE_STRING);
 }
 
 }  // namespace
@@ -105,4 +111,24 @@ void call_signaller_emit_session_ended(CallSignaller* self, const gchar* peer_id
     g_return_if_fail(CALL_IS_SIGNALLER(self));
     g_return_if_fail(peer_id);
     g_signal_emit_by_name(self, "session-ended", peer_id);
+}
+
+void call_signaller_emit_call_state_changed(CallSignaller* self, const gchar* state, const gchar* call_id,
+                                            const gchar* peer_id)
+{
+    g_return_if_fail(CALL_IS_SIGNALLER(self));
+    g_return_if_fail(state);
+    g_signal_emit_by_name(self, "call-state-changed", state, call_id ? call_id : "", peer_id ? peer_id : "");
+}
+
+void call_signaller_emit_call_ended(CallSignaller* self, gint code, gint sub_code, const gchar* message)
+{
+    g_return_if_fail(CALL_IS_SIGNALLER(self));
+    g_signal_emit_by_name(self, "call-ended", code, sub_code, message ? message : "");
+}
+
+void call_signaller_emit_error(CallSignaller* self, gint code, gint sub_code, const gchar* message)
+{
+    g_return_if_fail(CALL_IS_SIGNALLER(self));
+    g_signal_emit_by_name(self, "error", code, sub_code, message ? message : "");
 }
