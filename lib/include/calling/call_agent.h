@@ -11,6 +11,7 @@
 
 #include <calling/audio_devices.h>
 #include <calling/call.h>
+#include <calling/device_manager.h>
 #include <calling/events.h>
 #include <calling/identifiers.h>
 #include <calling/incoming_call.h>
@@ -40,6 +41,9 @@ public:
 
     // An incoming call rings this agent.
     Subscription onIncomingCall(std::function<void(std::shared_ptr<IncomingCall>)> handler);
+
+    // The CallClient's device manager.
+    std::shared_ptr<DeviceManager> deviceManager() const;
 
     const std::string& displayName() const;
     // This agent's identity.

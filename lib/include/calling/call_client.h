@@ -20,6 +20,7 @@
 
 #include <calling/call_agent.h>
 #include <calling/communication_token_credential.h>
+#include <calling/device_manager.h>
 #include <calling/result.h>
 
 #include <functional>
@@ -57,6 +58,9 @@ public:
     // an agent for that identity.
     void createCallAgent(CommunicationTokenCredential credential, CallAgentOptions options,
                          std::function<void(Result<std::shared_ptr<CallAgent>>)> done);
+
+    // The devices calls use; one per client.
+    std::shared_ptr<DeviceManager> deviceManager() const;
 
 private:
     struct Impl;

@@ -98,12 +98,13 @@ Result<std::unique_ptr<CallPipeline>> CallPipeline::create(const std::string& ca
     GstBin* bin = GST_BIN(self->pipeline_.get());
 
     GstElement* microphone = fromFactory(devices.microphone, defaultMicrophone);
+    GstElement* selector = make("input-selector", "microphones");
     GstElement* callbin = make("callbin", "callbin");
     GstElement* mixer = make("audiomixer", "mixer");
     GstElement* playback = make("volume", "playback");
     GstElement* speaker = fromFactory(devices.speaker, defaultSpeaker);
-    if (!microphone || !callbin || !mixer || !playback || !speaker) {
-        for (GstElement* element : {microphone, callbin, mixer, playback, speaker})
+    if (!microphone || !selector || !callbin || !mixer || !playback || !speaker) {
+        for (GstElement* element : {microphone, selector, callbin, mixer, playback, speaker})
             if (element)
                 gst_object_unref(gst_object_ref_sink(element));
         return Error{410, 0, "cannot create the call's elements (is the calling plugin installed?)"};
@@ -113,10 +114,15 @@ Result<std::unique_ptr<CallPipeline>> CallPipeline::create(const std::string& ca
     if (g_object_class_find_property(G_OBJECT_GET_CLASS(speaker), "async"))
         g_object_set(speaker, "async", FALSE, nullptr);
     g_object_set(callbin, "signaller", signaller, "muted", muted, nullptr);
-    gst_bin_add_many(bin, microphone, callbin, mixer, playback, speaker, nullptr);
-    if (!gst_element_link_pads(microphone, nullptr, callbin, "audio_%u") ||
+    // The selector lets the microphone change during the call without touching callbin.
+    g_object_set(selector, "sync-streams", FALSE, nullptr);
+    gst_bin_add_many(bin, microphone, selector, callbin, mixer, playback, speaker, nullptr);
+    if (!gst_element_link_pads(microphone, nullptr, selector, "sink_%u") ||
+        !gst_element_link_pads(selector, "src", callbin, "audio_%u") ||
         !gst_element_link_many(mixer, playback, speaker, nullptr))
         return Error{410, 0, "cannot link the call's elements"};
+    self->microphone_ = microphone;
+    self->selector_ = selector;
     self->callbin_ = callbin;
     self->mixer_ = mixer;
     self->playback_ = playback;
@@ -145,6 +151,47 @@ CallPipeline::~CallPipeline()
         gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
         gst_element_get_state(pipeline_.get(), nullptr, nullptr, GST_CLOCK_TIME_NONE);
     }
+}
+
+bool CallPipeline::setMicrophone(GstElement* source)
+{
+    if (!source)
+        return false;
+    if (!g_object_is_floating(source))
+        g_object_force_floating(G_OBJECT(source));
+    GstBin* bin = GST_BIN(pipeline_.get());
+    gst_bin_add(bin, source);
+    GstPad* selectorPad = gst_element_request_pad_simple(selector_, "sink_%u");
+    GstPad* sourcePad = gst_element_get_static_pad(source, "src");
+    bool linked = sourcePad && gst_pad_link(sourcePad, selectorPad) == GST_PAD_LINK_OK;
+    if (sourcePad)
+        gst_object_unref(sourcePad);
+    if (!linked || !gst_element_sync_state_with_parent(source)) {
+        GST_WARNING("the new microphone could not start; keeping the old one");
+        gst_element_set_state(source, GST_STATE_NULL);
+        gst_bin_remove(bin, source);
+        gst_element_release_request_pad(selector_, selectorPad);
+        gst_object_unref(selectorPad);
+        return false;
+    }
+    g_object_set(selector_, "active-pad", selectorPad, nullptr);
+    gst_object_unref(selectorPad);
+
+    // The old microphone goes: stopped first, then its selector pad is released.
+    GstElement* old = microphone_;
+    microphone_ = source;
+    GstPad* oldPad = gst_element_get_static_pad(old, "src");
+    GstPad* oldSelectorPad = oldPad ? gst_pad_get_peer(oldPad) : nullptr;
+    gst_element_set_state(old, GST_STATE_NULL);
+    if (oldSelectorPad) {
+        gst_pad_unlink(oldPad, oldSelectorPad);
+        gst_element_release_request_pad(selector_, oldSelectorPad);
+        gst_object_unref(oldSelectorPad);
+    }
+    if (oldPad)
+        gst_object_unref(oldPad);
+    gst_bin_remove(bin, old);
+    return true;
 }
 
 void CallPipeline::setMuted(bool muted)

@@ -1,7 +1,7 @@
 // A call's media: the GStreamer pipeline the library builds for it, from element factory names and
 // the calling plugin's elements only (their properties, signals and pads; nothing else):
 //
-//   microphone → callbin.audio_0
+//   microphone → input-selector → callbin.audio_0
 //   callbin.audio_<participant> → opusdec → audioconvert → audioresample → level ┐
 //                                                                                  ├→ audiomixer → volume → speaker
 //   (one branch per remote participant stream) ───────────────────────────────────┘
@@ -51,6 +51,9 @@ public:
 
     // Sends silence instead of the microphone.
     void setMuted(bool muted);
+    // Replaces the microphone while the call goes on (the reference is taken over, floating or
+    // full). False, keeping the old one, when the new one cannot start.
+    bool setMicrophone(GstElement* source);
     // On hold nothing is sent (silence) and nothing is played.
     void setHeld(bool held);
 
@@ -62,6 +65,8 @@ private:
     void updateSending();
 
     RefPtr<GstElement> pipeline_;
+    GstElement* microphone_ = nullptr;  // owned by pipeline_
+    GstElement* selector_ = nullptr;    // owned by pipeline_
     GstElement* callbin_ = nullptr;   // owned by pipeline_
     GstElement* mixer_ = nullptr;     // owned by pipeline_
     GstElement* playback_ = nullptr;  // owned by pipeline_: the volume in front of the speaker

@@ -1,3 +1,4 @@
+#include "model/device_manager_impl.h"
 #include "model/model.h"
 
 #include <gst/gst.h>
@@ -257,10 +258,28 @@ void Call::Impl::setState(CallState next)
     });
 }
 
-void Call::Impl::startMedia(const AudioDevices& devices, bool muted)
+void Call::Impl::startMedia(const AudioDevices& configured, bool muted)
 {
     auto self = shared_from_this();
     auto agentCore = agent.lock();
+    // The DeviceManager's selection wins over the agent's configured devices, and calls follow it.
+    AudioDevices devices = configured;
+    if (auto manager = agentCore ? agentCore->devices : nullptr) {
+        using Kind = detail::DeviceEntry::Kind;
+        if (auto id = manager->selected(Kind::Microphone))
+            devices.microphone = [manager, id = *id] { return manager->createElement(id, Kind::Microphone); };
+        if (auto id = manager->selected(Kind::Speaker))
+            devices.speaker = [manager, id = *id] { return manager->createElement(id, Kind::Speaker); };
+        std::weak_ptr<Impl> weakCall = self;
+        manager->selectionListeners[this] = [weakCall, manager](Kind kind) {
+            auto call = weakCall.lock();
+            if (!call || !call->pipeline || kind != Kind::Microphone)
+                return;  // a new speaker applies from the next call
+            if (auto id = manager->selected(Kind::Microphone))
+                call->pipeline->setMicrophone(manager->createElement(*id, Kind::Microphone));
+        };
+        devicesListening = manager;
+    }
     auto outbox = std::make_shared<detail::SignallerOutbox>();
     std::weak_ptr<Impl> weak = self;
     // webrtcbin's threads: hand over to the library thread, which owns the connection.
@@ -473,6 +492,8 @@ void Call::Impl::finish(const CallEndReason& reason, bool tellServer)
     setupTimer.reset();
     if (signaller)
         detail::detachConnectionSignaller(signaller.get());
+    if (auto manager = devicesListening.lock())
+        manager->selectionListeners.erase(this);
     pipeline.reset();  // to NULL before anything else goes
     signaller.reset();
 

@@ -307,6 +307,11 @@ Subscription CallAgent::onIncomingCall(std::function<void(std::shared_ptr<Incomi
     return impl_->incomingCall.subscribe(std::move(handler));
 }
 
+std::shared_ptr<DeviceManager> CallAgent::deviceManager() const
+{
+    return impl_->deviceManager;
+}
+
 const std::string& CallAgent::displayName() const { return impl_->options.displayName; }
 const CommunicationUserIdentifier& CallAgent::identifier() const { return impl_->identity; }
 

@@ -1,3 +1,4 @@
+#include "model/device_manager_impl.h"
 #include "model/model.h"
 
 #include <gst/gst.h>
@@ -12,6 +13,8 @@ struct CallClient::Impl {
     std::unique_ptr<detail::LibraryThread> thread = std::make_unique<detail::LibraryThread>();
     std::shared_ptr<detail::Dispatcher> callbacks;
     detail::Shared shared;
+    std::shared_ptr<DeviceManager::Impl> devices;
+    std::shared_ptr<DeviceManager> deviceManager;
 
     // Library thread only.
     std::set<std::string> identities;  // one agent per identity
@@ -25,7 +28,9 @@ struct CallClient::Impl {
           // A dispatcher of its own even on the library thread, so that closing it drops every
           // callback still queued when the client goes.
           callbacks(detail::Dispatcher::create(options.callbackContext ? options.callbackContext : thread->context())),
-          shared(thread->dispatcher(), callbacks)
+          shared(thread->dispatcher(), callbacks),
+          devices(DeviceManager::Impl::create(shared.child())),
+          deviceManager(DeviceManager::Impl::makeHandle(devices))
     {
     }
 };
@@ -34,6 +39,20 @@ CallClient::CallClient(CallClientOptions options)
 {
     gst_init(nullptr, nullptr);
     impl_ = std::make_shared<Impl>(std::move(options));
+    // The device list is there when the constructor returns: the monitor's first probe runs now,
+    // on the library thread, and this thread waits for it.
+    std::mutex mutex;
+    std::condition_variable condition;
+    bool started = false;
+    auto impl = impl_;
+    impl->thread->dispatcher()->post([&, impl] {
+        impl->devices->start(impl->thread->context());
+        std::lock_guard lock(mutex);
+        started = true;
+        condition.notify_all();
+    });
+    std::unique_lock lock(mutex);
+    condition.wait(lock, [&] { return started; });
 }
 
 CallClient::~CallClient()
@@ -52,6 +71,7 @@ CallClient::~CallClient()
     impl->thread->dispatcher()->post([&, impl] {
         impl->closing = true;
         impl->connecting.clear();
+        impl->devices->stop();
         for (auto& weak : impl->agents)
             if (auto agent = weak.lock())
                 agent->dispose({});
@@ -107,6 +127,8 @@ void CallClient::createCallAgent(CommunicationTokenCredential credential, CallAg
                             return complete(Error{409, 40228, "this CallClient already has an agent for " + identity});
                         }
                         auto agent = std::make_shared<CallAgent::Impl>(impl->shared.child(), token, std::move(options));
+                        agent->devices = impl->devices;
+                        agent->deviceManager = impl->deviceManager;
                         agent->attach(std::move(client));
                         impl->identities.insert(identity);
                         std::weak_ptr<Impl> weakClient = impl;
@@ -120,6 +142,11 @@ void CallClient::createCallAgent(CommunicationTokenCredential credential, CallAg
             });
         });
     });
+}
+
+std::shared_ptr<DeviceManager> CallClient::deviceManager() const
+{
+    return impl_->deviceManager;
 }
 
 }  // namespace calling

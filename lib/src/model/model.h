@@ -16,6 +16,7 @@
 #include <calling/call.h>
 #include <calling/call_agent.h>
 #include <calling/call_client.h>
+#include <calling/device_manager.h>
 #include <calling/incoming_call.h>
 #include <calling/remote_participant.h>
 
@@ -159,6 +160,7 @@ struct Call::Impl : std::enable_shared_from_this<Call::Impl> {
     CallState coreState = CallState::None;
     std::map<std::string, detail::ParticipantRef> participants;  // by raw id, while in the call
     std::unique_ptr<detail::CallPipeline> pipeline;
+    std::weak_ptr<DeviceManager::Impl> devicesListening;  // told of a new microphone
     detail::RefPtr<CallConnectionSignaller> signaller;
     std::vector<Completion> hangUpWaiters;
     struct PendingOperation {
@@ -240,6 +242,8 @@ public:
     Shared shared;
     const std::shared_ptr<TokenCache> token;
     const CallAgentOptions options;
+    std::shared_ptr<DeviceManager::Impl> devices;
+    std::shared_ptr<DeviceManager> deviceManager;
     CommunicationUserIdentifier identity;
     std::unique_ptr<protocol::SignallingClient> connection;
     std::function<void()> onDisposed;  // tells the client the identity is free again
