@@ -9,6 +9,11 @@
 //   480/10037   the callee could not be reached (no connected endpoint)
 //   410/301005  the other side's connection was lost past the server's grace window
 //   495/4507    the access token expired and was not refreshed
+// and from this side:
+//   410/3100    setup failed: the agent was not connected or disposed, or the media did not connect
+//               within 20 s of both sides joining
+//   410/3101    the connection to calling-server was lost
+//   410/0       the call's media (its pipeline) failed; the message says how
 //
 // docs/protocol.md has the full table, with who gets which reason.
 #pragma once
