@@ -661,6 +661,131 @@ TEST_F(SignallingTest, HoldResumeAndMuteAreSeenByTheOtherSide)
     EXPECT_FALSE(receive<ParticipantUpdatedMessage>(a).participant.isMuted);
 }
 
+TEST_F(SignallingTest, PublishedStreamsAndTheirAvailabilityReachTheOtherSide)
+{
+    Agent& a = online(*standard_);
+    Agent& b = online(*standard_);
+    std::string callId = establish(a, b);
+    auto published = [&](std::vector<StreamInfo> streams) {
+        EXPECT_TRUE(request(a, StreamsMessage{"", callId, streams}));
+        auto updated = receive<ParticipantUpdatedMessage>(b);
+        EXPECT_EQ(updated.callId, callId);
+        EXPECT_EQ(updated.participant,
+                  (ParticipantInfo{a.identity, "Alice", ParticipantState::Connected, false, std::nullopt, streams}));
+    };
+    published({{1, StreamType::Video, true}});
+    published({{1, StreamType::Video, false}});
+    published({{1, StreamType::Video, false}, {2, StreamType::ScreenSharing, true}});
+    published({{1, StreamType::Video, true}, {2, StreamType::ScreenSharing, false}});
+    published({{1, StreamType::Video, true}});
+    published({});
+    // The sender hears nothing back but its ack.
+    EXPECT_EQ(types(drain(a)), "");
+    EXPECT_EQ(types(drain(b)), "");
+
+    // Bob's streams reach Alice the same way; a mute update carries them along.
+    ASSERT_TRUE(request(b, StreamsMessage{"", callId, {{7, StreamType::ScreenSharing, true}}}));
+    EXPECT_EQ(receive<ParticipantUpdatedMessage>(a).participant.streams,
+              (std::vector<StreamInfo>{{7, StreamType::ScreenSharing, true}}));
+    ASSERT_TRUE(request(b, MuteStateMessage{"", callId, true}));
+    auto muted = receive<ParticipantUpdatedMessage>(a).participant;
+    EXPECT_TRUE(muted.isMuted);
+    EXPECT_EQ(muted.streams, (std::vector<StreamInfo>{{7, StreamType::ScreenSharing, true}}));
+
+    // Leaving takes them away.
+    ASSERT_TRUE(request(b, HangUpMessage{"", callId, false}));
+    expectEnded(b, callId, 0, 0);
+    auto gone = receive<ParticipantUpdatedMessage>(a).participant;
+    EXPECT_EQ(gone.state, ParticipantState::Disconnected);
+    EXPECT_TRUE(gone.streams.empty());
+    expectEnded(a, callId, 0, 0);
+}
+
+TEST_F(SignallingTest, StreamsAnnouncedWithInviteAndAcceptAreSeenWhenTheCallConnects)
+{
+    Agent& a = online(*standard_);
+    Agent& b = online(*standard_);
+    std::string callId = newCallId();
+    const std::vector<StreamInfo> aliceCamera = {{0, StreamType::Video, true}};
+    const std::vector<StreamInfo> bobCamera = {{3, StreamType::Video, false}};
+    ASSERT_TRUE(request(a, InviteMessage{"", callId, {b.identity}, "Alice", {true, true}, aliceCamera}));
+    EXPECT_EQ(receive<IncomingCallMessage>(b).media, (MediaFlags{true, true}));
+    expectParticipant(a, callId, b.identity, ParticipantState::Ringing);
+
+    // A ringing callee has nothing to publish in yet; the caller may change its set.
+    auto early = request(b, StreamsMessage{"", callId, bobCamera});
+    ASSERT_FALSE(early);
+    EXPECT_EQ(early.error().code, 409);
+    EXPECT_EQ(early.error().subCode, 40901);
+    const std::vector<StreamInfo> aliceBoth = {{0, StreamType::Video, true}, {1, StreamType::ScreenSharing, true}};
+    ASSERT_TRUE(request(a, StreamsMessage{"", callId, aliceBoth}));
+
+    ASSERT_TRUE(request(b, AcceptMessage{"", callId, "Bob", bobCamera}));
+    auto caller = receive<ParticipantUpdatedMessage>(b);
+    EXPECT_EQ(caller.participant,
+              (ParticipantInfo{a.identity, "Alice", ParticipantState::Connected, false, std::nullopt, aliceBoth}));
+    auto callee = receive<ParticipantUpdatedMessage>(a);
+    EXPECT_EQ(callee.participant,
+              (ParticipantInfo{b.identity, "Bob", ParticipantState::Connected, false, std::nullopt, bobCamera}));
+    EXPECT_EQ(types(drain(a)), "");
+    EXPECT_EQ(types(drain(b)), "");
+}
+
+TEST_F(SignallingTest, BadStreamsMessagesGet400Slash40002AndChangeNothing)
+{
+    Agent& a = online(*standard_);
+    Agent& b = newAgent(*standard_);
+    RawSocket raw(context_);
+    ASSERT_TRUE(raw.open(signallingUrl(*standard_), b.token));
+    ASSERT_TRUE(raw.next());  // welcome
+    std::string callId = newCallId();
+    ASSERT_TRUE(request(a, InviteMessage{"", callId, {b.identity}, "Alice", {}}));
+    ASSERT_TRUE(raw.next());  // incomingCall
+    expectParticipant(a, callId, b.identity, ParticipantState::Ringing);
+    // A bad initial set refuses the accept: the call still rings.
+    raw.sendText(R"({"type":"accept","requestId":"acc","callId":")" + callId +
+                 R"(","streams":[{"id":1,"type":"Video","available":true},)"
+                 R"({"id":1,"type":"Video","available":false}]})");
+    auto refused = raw.nextError(400, 40002);
+    EXPECT_EQ(refused.requestId, "acc");
+    EXPECT_EQ(refused.callId, callId);
+    raw.sendText(R"({"type":"accept","requestId":"acc2","callId":")" + callId + R"("})");
+    ASSERT_TRUE(raw.next());  // Alice, Connected
+    EXPECT_EQ(as<AckMessage>(raw.next().value_or(ErrorMessage{})).requestId, "acc2");
+    auto connected = receive<ParticipantUpdatedMessage>(a).participant;
+    EXPECT_EQ(connected.state, ParticipantState::Connected);
+    EXPECT_TRUE(connected.streams.empty());
+
+    std::string head = R"({"type":"streams","requestId":"v","callId":")" + callId + R"(")";
+    std::string nine;
+    for (int i = 0; i < 9; ++i)
+        nine += std::string(i ? "," : "") + R"({"id":)" + std::to_string(i) + R"(,"type":"Video","available":true})";
+    for (const std::string& rest :
+         {std::string(""), std::string(R"(,"streams":{"id":1})"), std::string(R"(,"streams":[1])"),
+          std::string(R"(,"streams":[{"id":1,"type":"Video"}])"),
+          std::string(R"(,"streams":[{"id":65536,"type":"Video","available":true}])"),
+          std::string(R"(,"streams":[{"id":-1,"type":"Video","available":true}])"),
+          std::string(R"(,"streams":[{"id":1,"type":"Audio","available":true}])"),
+          std::string(R"(,"streams":[{"id":1,"type":"Video","available":"yes"}])"),
+          std::string(R"(,"streams":[{"id":2,"type":"Video","available":true},)"
+                      R"({"id":2,"type":"ScreenSharing","available":true}])"),
+          R"(,"streams":[)" + nine + "]"}) {
+        raw.sendText(head + rest + "}");
+        auto error = raw.nextError(400, 40002);
+        EXPECT_EQ(error.requestId, "v") << rest;
+        EXPECT_EQ(error.callId, callId) << rest;
+        EXPECT_FALSE(error.message.empty());
+    }
+    EXPECT_FALSE(raw.closeCode);
+    EXPECT_EQ(types(drain(a)), "") << "nothing reached Alice";
+
+    // A good one after all that goes through.
+    raw.sendText(head + R"(,"streams":[{"id":65535,"type":"ScreenSharing","available":true}]})");
+    EXPECT_EQ(as<AckMessage>(raw.next().value_or(ErrorMessage{})).requestId, "v");
+    EXPECT_EQ(receive<ParticipantUpdatedMessage>(a).participant.streams,
+              (std::vector<StreamInfo>{{65535, StreamType::ScreenSharing, true}}));
+}
+
 TEST_F(SignallingTest, AnOutsiderGets404AndTheCallGoesOn)
 {
     Agent& a = online(*standard_);
@@ -670,7 +795,8 @@ TEST_F(SignallingTest, AnOutsiderGets404AndTheCallGoesOn)
     std::vector<ClientMessage> intrusions = {
         SdpMessage{"s", callId, b.identity, {"offer", "v=0\r\n"}}, IceMessage{"i", callId, a.identity, {0, "c"}},
         HangUpMessage{"h", callId, true}, HoldMessage{"o", callId}, AcceptMessage{"a", callId, "Mallory"},
-        RejectMessage{"r", callId}, MuteStateMessage{"m", callId, true}};
+        RejectMessage{"r", callId}, MuteStateMessage{"m", callId, true},
+        StreamsMessage{"v", callId, {{1, StreamType::Video, true}}}};
     for (const auto& message : intrusions) {
         ASSERT_TRUE(c.client->send(message));
         auto error = receive<ErrorMessage>(c);

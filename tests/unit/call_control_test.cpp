@@ -521,6 +521,138 @@ TEST_F(CallControlTest, HoldNeedsAConnectedCall)
     EXPECT_TRUE(participantIn(toBob[0]).isMuted);
 }
 
+TEST_F(CallControlTest, StreamsReachTheOthersAsTheWholeSetEachTime)
+{
+    std::string a = connect(kAlice);
+    bobs_ = {connect(kBob)};
+    connectCall(a, bobs_[0]);
+    std::string b = bobs_[0];
+    const std::vector<StreamInfo> camera = {{1, StreamType::Video, true}};
+    const std::vector<StreamInfo> cameraOff = {{1, StreamType::Video, false}};
+    const std::vector<StreamInfo> sharing = {{1, StreamType::Video, false}, {2, StreamType::ScreenSharing, true}};
+
+    send(a, StreamsMessage{"s1", kCall, camera});
+    auto toAlice = take(a);
+    ASSERT_EQ(types(toAlice), "ack");
+    EXPECT_EQ(std::get<AckMessage>(toAlice[0]).requestId, "s1");
+    auto toBob = take(b);
+    ASSERT_EQ(types(toBob), "participantUpdated");
+    EXPECT_EQ(std::get<ParticipantUpdatedMessage>(toBob[0]).callId, kCall);
+    EXPECT_EQ(participantIn(toBob[0]),
+              (ParticipantInfo{kAlice, "Alice", ParticipantState::Connected, false, std::nullopt, camera}));
+
+    send(a, StreamsMessage{"s2", kCall, cameraOff});
+    EXPECT_EQ(types(take(a)), "ack");
+    toBob = take(b);
+    ASSERT_EQ(types(toBob), "participantUpdated");
+    EXPECT_EQ(participantIn(toBob[0]).streams, cameraOff);
+
+    send(a, StreamsMessage{"", kCall, sharing});
+    EXPECT_EQ(types(take(a)), "") << "no requestId, no ack";
+    toBob = take(b);
+    ASSERT_EQ(types(toBob), "participantUpdated");
+    EXPECT_EQ(participantIn(toBob[0]).streams, sharing);
+
+    // Every later update of the participant carries the set as it stands, hold and mute alike.
+    send(a, HoldMessage{"h", kCall});
+    take(a);
+    toBob = take(b);
+    ASSERT_EQ(types(toBob), "participantUpdated");
+    EXPECT_EQ(participantIn(toBob[0]).state, ParticipantState::Hold);
+    EXPECT_EQ(participantIn(toBob[0]).streams, sharing);
+    // ... and a participant on hold may still change it.
+    send(a, StreamsMessage{"s3", kCall, cameraOff});
+    EXPECT_EQ(types(take(a)), "ack");
+    toBob = take(b);
+    ASSERT_EQ(types(toBob), "participantUpdated");
+    EXPECT_EQ(participantIn(toBob[0]).streams, cameraOff);
+
+    // Bob publishes nothing: Alice sees his updates without streams.
+    send(b, MuteStateMessage{"m", kCall, true});
+    take(b);
+    toAlice = take(a);
+    ASSERT_EQ(types(toAlice), "participantUpdated");
+    EXPECT_TRUE(participantIn(toAlice[0]).streams.empty());
+
+    send(a, StreamsMessage{"s4", kCall, {}});
+    EXPECT_EQ(types(take(a)), "ack");
+    toBob = take(b);
+    ASSERT_EQ(types(toBob), "participantUpdated");
+    EXPECT_TRUE(participantIn(toBob[0]).streams.empty());
+}
+
+TEST_F(CallControlTest, StreamsAnnouncedWithInviteAndAcceptAreSeenAtOnce)
+{
+    std::string a = connect(kAlice);
+    std::string b = connect(kBob);
+    const std::vector<StreamInfo> aliceCamera = {{0, StreamType::Video, true}};
+    const std::vector<StreamInfo> bobCamera = {{5, StreamType::Video, true}};
+    send(a, InviteMessage{"i", kCall, {kBob}, "Alice", {true, true}, aliceCamera});
+    EXPECT_EQ(types(take(a)), "participantUpdated ack");
+    EXPECT_EQ(types(take(b)), "incomingCall");
+
+    send(b, AcceptMessage{"acc", kCall, "Bob", bobCamera});
+    auto toBob = take(b);
+    ASSERT_EQ(types(toBob), "participantUpdated ack");
+    EXPECT_EQ(participantIn(toBob[0]),
+              (ParticipantInfo{kAlice, "Alice", ParticipantState::Connected, false, std::nullopt, aliceCamera}));
+    auto toAlice = take(a);
+    ASSERT_EQ(types(toAlice), "participantUpdated");
+    EXPECT_EQ(participantIn(toAlice[0]),
+              (ParticipantInfo{kBob, "Bob", ParticipantState::Connected, false, std::nullopt, bobCamera}));
+
+    // A participant that leaves is Disconnected with no streams left.
+    send(a, HangUpMessage{"h", kCall});
+    take(a);
+    toBob = take(b);
+    ASSERT_EQ(types(toBob), "participantUpdated callEnded");
+    expectDisconnected(toBob[0], kAlice, 0, 0);
+    EXPECT_TRUE(participantIn(toBob[0]).streams.empty());
+}
+
+TEST_F(CallControlTest, TheCallerPublishesStreamsWhileRingingButARingingCalleeCannot)
+{
+    std::string a = connect(kAlice);
+    bobs_ = {connect(kBob), connect(kBob)};
+    ring(a);
+    const std::vector<StreamInfo> sharing = {{3, StreamType::ScreenSharing, true}};
+
+    send(bobs_[0], StreamsMessage{"s", kCall, sharing});
+    expectError(take(bobs_[0]), 409, 40901, "s");
+    // The caller's set is kept for when the call connects; nobody else is joined yet.
+    send(a, StreamsMessage{"s2", kCall, sharing});
+    EXPECT_EQ(types(take(a)), "ack");
+    expectNothingFor({bobs_[0], bobs_[1]});
+
+    send(bobs_[1], AcceptMessage{"acc", kCall, "Bob"});
+    auto toBob = take(bobs_[1]);
+    ASSERT_EQ(types(toBob), "participantUpdated ack");
+    EXPECT_EQ(participantIn(toBob[0]).streams, sharing);
+    // The endpoint that no longer rings is an outsider now.
+    take(bobs_[0]);
+    send(bobs_[0], StreamsMessage{"s3", kCall, sharing});
+    expectError(take(bobs_[0]), 404, 40400, "s3");
+}
+
+TEST_F(CallControlTest, StreamsUpdatesWaitForAnEndpointInItsGraceWindow)
+{
+    std::string a = connect(kAlice);
+    bobs_ = {connect(kBob)};
+    connectCall(a, bobs_[0]);
+    std::string b = bobs_[0];
+    control_.detach(b);
+    const std::vector<StreamInfo> camera = {{1, StreamType::Video, true}};
+    send(a, StreamsMessage{"s", kCall, camera});
+    EXPECT_EQ(types(take(a)), "ack");
+
+    TokenGrant grant{kBob, {"voip"}, nowSeconds(), nowSeconds() + 3600, 0};
+    EXPECT_EQ(control_.attach(grant, b, "").endpointId, b);
+    control_.ready(b);
+    auto toBob = take(b);
+    ASSERT_EQ(types(toBob), "participantUpdated");
+    EXPECT_EQ(participantIn(toBob[0]).streams, camera);
+}
+
 TEST_F(CallControlTest, SdpAndIceAreRelayedBetweenConnectedParticipantsWithFrom)
 {
     std::string a = connect(kAlice);
@@ -561,6 +693,7 @@ TEST_F(CallControlTest, OutsidersAndUnknownCallsGetTheSame404AndTheCallGoesOn)
         HangUpMessage{"3", kCall, true},                HoldMessage{"4", kCall},
         ResumeMessage{"5", kCall},                      AcceptMessage{"6", kCall, ""},
         RejectMessage{"7", kCall},                      MuteStateMessage{"8", kCall, true},
+        StreamsMessage{"9", kCall, {{1, StreamType::Video, true}}},
     };
     for (const auto& message : intrusions) {
         send(c, message);

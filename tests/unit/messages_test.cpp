@@ -89,6 +89,11 @@ TEST(Messages, EveryClientMessageRoundTrips)
     expectClientRoundTrip(HoldMessage{"3", kCallId});
     expectClientRoundTrip(ResumeMessage{"4", kCallId});
     expectClientRoundTrip(MuteStateMessage{"5", kCallId, true});
+    expectClientRoundTrip(InviteMessage{"1", kCallId, {kBob}, "Alice", {true, true}, {{0, StreamType::Video, true}}});
+    expectClientRoundTrip(AcceptMessage{"7", kCallId, "Bob", {{3, StreamType::Video, false}}});
+    expectClientRoundTrip(StreamsMessage{"6", kCallId, {}});
+    expectClientRoundTrip(StreamsMessage{
+        "", kCallId, {{kMaxStreamId, StreamType::ScreenSharing, true}, {0, StreamType::Video, false}}});
     expectClientRoundTrip(SdpMessage{"", kCallId, kBob, {"offer", "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n"}});
     expectClientRoundTrip(SdpMessage{"9", kCallId, kAlice, {"answer", "v=0\r\n"}});
     expectClientRoundTrip(IceMessage{"", kCallId, kBob, {1, "candidate:1 1 UDP 2122252543 10.0.0.1 50000 typ host"}});
@@ -109,6 +114,10 @@ TEST(Messages, EveryServerMessageRoundTrips)
     expectServerRoundTrip(ParticipantUpdatedMessage{kCallId, {kBob, "Bob", ParticipantState::Hold, true, std::nullopt}});
     expectServerRoundTrip(ParticipantUpdatedMessage{
         kCallId, {kAlice, "Alice", ParticipantState::Disconnected, false, EndReason{410, 301005, "Connection lost"}}});
+    expectServerRoundTrip(ParticipantUpdatedMessage{
+        kCallId,
+        {kBob, "Bob", ParticipantState::Connected, false, std::nullopt,
+         {{1, StreamType::Video, true}, {2, StreamType::ScreenSharing, false}}}});
     expectServerRoundTrip(RemoteSdpMessage{kCallId, kAlice, {"offer", "v=0\r\n"}});
     expectServerRoundTrip(RemoteIceMessage{kCallId, kAlice, {2, "candidate:2 1 UDP 1 10.0.0.2 50001 typ host"}});
     expectServerRoundTrip(CallEndedMessage{kCallId, {487, 10004, "Call timed out"}});
@@ -131,6 +140,94 @@ TEST(Messages, TheDocumentedExampleParses)
     EXPECT_EQ(participant.endReason->message, "Call ended");
 }
 
+TEST(Messages, TheDocumentedStreamsExampleParses)
+{
+    auto streams = parseClientMessage(
+        R"({"type":"streams","requestId":"3","callId":")" + kCallId +
+        R"(","streams":[{"id":1,"type":"Video","available":true},{"id":2,"type":"ScreenSharing","available":true}]})");
+    ASSERT_TRUE(streams) << streams.error().message;
+    EXPECT_EQ(std::get<StreamsMessage>(streams.value()),
+              (StreamsMessage{"3", kCallId, {{1, StreamType::Video, true}, {2, StreamType::ScreenSharing, true}}}));
+
+    auto updated = parseServerMessage(
+        R"({"type":"participantUpdated","callId":")" + kCallId + R"(","participant":{"rawId":")" + kAlice +
+        R"(","displayName":"Alice","state":"Connected","isMuted":false,)"
+        R"("streams":[{"id":1,"type":"Video","available":false}]}})");
+    ASSERT_TRUE(updated) << updated.error().message;
+    EXPECT_EQ(std::get<ParticipantUpdatedMessage>(updated.value()).participant.streams,
+              (std::vector<StreamInfo>{{1, StreamType::Video, false}}));
+}
+
+TEST(Messages, StreamsAreLeftOutWhenThereAreNone)
+{
+    std::string updated =
+        serialize(ServerMessage(ParticipantUpdatedMessage{kCallId, {kBob, "Bob", ParticipantState::Connected}}));
+    EXPECT_EQ(updated.find("streams"), std::string::npos) << updated;
+    std::string accept = serialize(ClientMessage(AcceptMessage{"1", kCallId, "Bob"}));
+    EXPECT_EQ(accept.find("streams"), std::string::npos) << accept;
+    // The streams message itself always carries its (possibly empty) set.
+    EXPECT_EQ(serialize(ClientMessage(StreamsMessage{"", kCallId, {}})),
+              R"({"type":"streams","callId":")" + kCallId + R"(","streams":[]})");
+    EXPECT_EQ(serialize(ClientMessage(StreamsMessage{"", kCallId, {{7, StreamType::ScreenSharing, true}}})),
+              R"({"type":"streams","callId":")" + kCallId +
+                  R"(","streams":[{"id":7,"type":"ScreenSharing","available":true}]})");
+}
+
+TEST(Messages, StreamsFieldsAreValidated)
+{
+    std::string head = R"({"type":"streams","requestId":"1","callId":")" + kCallId + R"(")";
+    auto refused = [&](const std::string& rest) { expectRefused(head + rest + "}", {400, 40002, "1", kCallId}); };
+    auto stream = [](const std::string& id) { return R"({"id":)" + id + R"(,"type":"Video","available":true})"; };
+    refused("");
+    refused(R"(,"streams":null)");
+    refused(R"(,"streams":{})");
+    refused(R"(,"streams":[1])");
+    refused(R"(,"streams":[null])");
+    refused(R"(,"streams":[[]])");
+    refused(R"(,"streams":[{"type":"Video","available":true}])");
+    refused(R"(,"streams":[{"id":1,"available":true}])");
+    refused(R"(,"streams":[{"id":1,"type":"Video"}])");
+    refused(R"(,"streams":[{"id":-1,"type":"Video","available":true}])");
+    refused(R"(,"streams":[{"id":65536,"type":"Video","available":true}])");
+    refused(R"(,"streams":[{"id":1.5,"type":"Video","available":true}])");
+    refused(R"(,"streams":[{"id":"1","type":"Video","available":true}])");
+    refused(R"(,"streams":[{"id":1,"type":"video","available":true}])");
+    refused(R"(,"streams":[{"id":1,"type":"Audio","available":true}])");
+    refused(R"(,"streams":[{"id":1,"type":7,"available":true}])");
+    refused(R"(,"streams":[{"id":1,"type":"Video","available":"yes"}])");
+    refused(R"(,"streams":[)" + stream("1") + "," + stream("1") + "]");
+    std::string most;
+    for (std::size_t i = 0; i < kMaxStreams; ++i)
+        most += (i ? "," : "") + stream(std::to_string(i));
+    refused(R"(,"streams":[)" + most + "," + stream("99") + "]");
+    auto parsed = parseClientMessage(head + R"(,"streams":[)" + most + "]}");
+    ASSERT_TRUE(parsed) << parsed.error().message;
+    EXPECT_EQ(std::get<StreamsMessage>(parsed.value()).streams.size(), kMaxStreams);
+    // The problem names the entry.
+    auto named = parseClientMessage(head + R"(,"streams":[)" + stream("1") +
+                                    R"(,{"id":2,"type":"Audio","available":true}]})");
+    ASSERT_FALSE(named);
+    EXPECT_EQ(named.error().message, "streams[1].type must be Video or ScreenSharing");
+
+    // invite and accept take the same optional field, checked the same way.
+    std::string invite =
+        R"({"type":"invite","requestId":"1","callId":")" + kCallId + R"(","targets":[")" + kBob + R"("])";
+    expectRefused(invite + R"(,"streams":[)" + stream("70000") + "]}", {400, 40002, "1", kCallId});
+    expectRefused(invite + R"(,"streams":"Video"})", {400, 40002, "1", kCallId});
+    EXPECT_TRUE(parseClientMessage(invite + R"(,"streams":null})"));
+    std::string accept = R"({"type":"accept","requestId":"1","callId":")" + kCallId + R"(")";
+    expectRefused(accept + R"(,"streams":[)" + stream("2") + "," + stream("2") + "]}", {400, 40002, "1", kCallId});
+    auto accepted = parseClientMessage(accept + R"(,"streams":[)" + stream("2") + "]}");
+    ASSERT_TRUE(accepted) << accepted.error().message;
+    EXPECT_EQ(std::get<AcceptMessage>(accepted.value()).streams,
+              (std::vector<StreamInfo>{{2, StreamType::Video, true}}));
+
+    // What the server sends is held to the same shape.
+    EXPECT_FALSE(
+        parseServerMessage(R"({"type":"participantUpdated","callId":")" + kCallId +
+                           R"(","participant":{"rawId":"8:acs:x","state":"Connected","streams":[{"id":1}]}})"));
+}
+
 TEST(Messages, OptionalFieldsTakeTheirDefaultsAndUnknownFieldsAreIgnored)
 {
     auto parsed = parseClientMessage(R"({"type":"invite","callId":")" + kCallId + R"(","targets":[")" + kBob +
@@ -140,6 +237,7 @@ TEST(Messages, OptionalFieldsTakeTheirDefaultsAndUnknownFieldsAreIgnored)
     EXPECT_EQ(invite.requestId, "");
     EXPECT_EQ(invite.displayName, "");
     EXPECT_EQ(invite.media, (MediaFlags{true, false}));
+    EXPECT_TRUE(invite.streams.empty());
 
     auto hangUp = parseClientMessage(R"({"type":"hangUp","callId":")" + kCallId + R"("})");
     ASSERT_TRUE(hangUp);

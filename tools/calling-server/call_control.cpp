@@ -155,6 +155,8 @@ void CallControl::handle(const std::string& endpointId, const ClientMessage& mes
                 onResume(endpoint, m);
             else if constexpr (std::is_same_v<T, MuteStateMessage>)
                 onMuteState(endpoint, m);
+            else if constexpr (std::is_same_v<T, StreamsMessage>)
+                onStreams(endpoint, m);
             else if constexpr (std::is_same_v<T, SdpMessage>)
                 onSdp(endpoint, m);
             else if constexpr (std::is_same_v<T, IceMessage>)
@@ -207,9 +209,9 @@ void CallControl::onInvite(Endpoint& endpoint, const InviteMessage& message)
     call.id = message.callId;
     call.caller = CallerInfo{endpoint.identity, message.displayName};
     call.media = message.media;
-    call.participants.push_back(
-        Participant{endpoint.identity, message.displayName, ParticipantState::Connected, false, endpoint.id, {}});
-    Participant callee{target, "", ParticipantState::Ringing, false, "", {}};
+    call.participants.push_back(Participant{endpoint.identity, message.displayName, ParticipantState::Connected,
+                                            false, message.streams, endpoint.id, {}});
+    Participant callee{target, "", ParticipantState::Ringing, false, {}, "", {}};
     for (const auto& [id, other] : endpoints_) {
         if (other.identity == target && other.connected)
             callee.ringing.push_back(id);
@@ -256,6 +258,7 @@ void CallControl::onAccept(Endpoint& endpoint, const AcceptMessage& message)
     participant.state = ParticipantState::Connected;
     participant.endpointId = endpoint.id;
     participant.displayName = message.displayName;
+    participant.streams = message.streams;
     g_info("call %s: %s accepted on endpoint %s", call->id.c_str(), participant.identity.c_str(), endpoint.id.c_str());
 
     for (const auto& id : others)
@@ -354,18 +357,40 @@ void CallControl::setParticipantState(Endpoint& endpoint, const std::string& req
     ack(endpoint, requestId);
 }
 
+CallControl::Participant* CallControl::joinedHere(Call& call, const Endpoint& endpoint, const std::string& requestId)
+{
+    auto self = std::find_if(call.participants.begin(), call.participants.end(),
+                             [&](const Participant& p) { return p.endpointId == endpoint.id; });
+    if (self == call.participants.end()) {
+        fail(endpoint, requestId, call.id, 409, 40901, "the call has not been accepted here");
+        return nullptr;
+    }
+    return &*self;
+}
+
 void CallControl::onMuteState(Endpoint& endpoint, const MuteStateMessage& message)
 {
     Call* call = callOf(endpoint, message.callId, message.requestId);
     if (!call)
         return;
-    auto self = std::find_if(call->participants.begin(), call->participants.end(),
-                             [&](const Participant& p) { return p.endpointId == endpoint.id; });
-    if (self == call->participants.end()) {
-        fail(endpoint, message.requestId, message.callId, 409, 40901, "the call has not been accepted here");
+    Participant* self = joinedHere(*call, endpoint, message.requestId);
+    if (!self)
         return;
-    }
     self->muted = message.muted;
+    sendToJoined(*call, ParticipantUpdatedMessage{call->id, info(*self)}, endpoint.id);
+    ack(endpoint, message.requestId);
+}
+
+void CallControl::onStreams(Endpoint& endpoint, const StreamsMessage& message)
+{
+    Call* call = callOf(endpoint, message.callId, message.requestId);
+    if (!call)
+        return;
+    Participant* self = joinedHere(*call, endpoint, message.requestId);
+    if (!self)
+        return;
+    self->streams = message.streams;
+    g_info("call %s: %s publishes %zu stream(s)", call->id.c_str(), self->identity.c_str(), message.streams.size());
     sendToJoined(*call, ParticipantUpdatedMessage{call->id, info(*self)}, endpoint.id);
     ack(endpoint, message.requestId);
 }
@@ -472,6 +497,7 @@ bool CallControl::removeParticipant(Call& call, std::size_t index, const EndReas
     ParticipantInfo gone = info(leaver);
     gone.state = ParticipantState::Disconnected;
     gone.endReason = reason;
+    gone.streams.clear();
     sendToJoined(call, ParticipantUpdatedMessage{call.id, gone}, "");
     if (call.participants.size() < 2) {
         endCall(call, reason);
@@ -599,7 +625,7 @@ bool CallControl::atCallLimit(const Endpoint& endpoint, const std::string& reque
 ParticipantInfo CallControl::info(const Participant& participant)
 {
     return ParticipantInfo{participant.identity, participant.displayName, participant.state, participant.muted,
-                           std::nullopt};
+                           std::nullopt, participant.streams};
 }
 
 std::vector<std::string> CallControl::endpointsOf(const Call& call)

@@ -90,8 +90,9 @@ private:
         std::string displayName;
         protocol::ParticipantState state = protocol::ParticipantState::Ringing;
         bool muted = false;
-        std::string endpointId;            // the endpoint in the call, once joined
-        std::vector<std::string> ringing;  // endpoints ringing, while Ringing
+        std::vector<protocol::StreamInfo> streams;  // what it publishes: the whole set last sent
+        std::string endpointId;                     // the endpoint in the call, once joined
+        std::vector<std::string> ringing;           // endpoints ringing, while Ringing
         bool joined() const { return !endpointId.empty(); }
     };
 
@@ -112,6 +113,7 @@ private:
     void onHold(Endpoint& endpoint, const protocol::HoldMessage& message);
     void onResume(Endpoint& endpoint, const protocol::ResumeMessage& message);
     void onMuteState(Endpoint& endpoint, const protocol::MuteStateMessage& message);
+    void onStreams(Endpoint& endpoint, const protocol::StreamsMessage& message);
     void onSdp(Endpoint& endpoint, const protocol::SdpMessage& message);
     void onIce(Endpoint& endpoint, const protocol::IceMessage& message);
 
@@ -123,6 +125,9 @@ private:
     // The call `callId` as seen from `endpoint`: null (and a 404/40400 sent) when it does not exist
     // or the endpoint is neither joined to it nor ringing for it.
     Call* callOf(const Endpoint& endpoint, const std::string& callId, const std::string& requestId);
+    // The participant joined to `call` on `endpoint`: null (and a 409/40901 sent) when the endpoint
+    // is not joined (it only rings).
+    Participant* joinedHere(Call& call, const Endpoint& endpoint, const std::string& requestId);
     void setParticipantState(Endpoint& endpoint, const std::string& requestId, const std::string& callId,
                              protocol::ParticipantState state);
     void relay(Endpoint& endpoint, const std::string& requestId, const std::string& callId, const std::string& to,

@@ -3,6 +3,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -27,6 +28,7 @@ template <> constexpr std::string_view kType<HangUpMessage> = "hangUp";
 template <> constexpr std::string_view kType<HoldMessage> = "hold";
 template <> constexpr std::string_view kType<ResumeMessage> = "resume";
 template <> constexpr std::string_view kType<MuteStateMessage> = "muteState";
+template <> constexpr std::string_view kType<StreamsMessage> = "streams";
 template <> constexpr std::string_view kType<SdpMessage> = "sdp";
 template <> constexpr std::string_view kType<IceMessage> = "ice";
 template <> constexpr std::string_view kType<WelcomeMessage> = "welcome";
@@ -44,6 +46,11 @@ constexpr std::array<std::pair<ParticipantState, std::string_view>, 4> kStates =
     {ParticipantState::Connected, "Connected"},
     {ParticipantState::Hold, "Hold"},
     {ParticipantState::Disconnected, "Disconnected"},
+}};
+
+constexpr std::array<std::pair<StreamType, std::string_view>, 2> kStreamTypes = {{
+    {StreamType::Video, "Video"},
+    {StreamType::ScreenSharing, "ScreenSharing"},
 }};
 
 std::size_t characters(std::string_view text)
@@ -219,6 +226,31 @@ public:
         return json_node_get_array(node);
     }
 
+    // A reader for each object of an array of at most `maxCount` objects; nullopt when absent (a
+    // problem when required) or when it is something else (a problem).
+    std::optional<std::vector<Reader>> objects(const char* name, Need need, std::size_t maxCount)
+    {
+        JsonArray* elements = array(name, need);
+        if (!elements)
+            return std::nullopt;
+        guint count = json_array_get_length(elements);
+        if (count > maxCount) {
+            fail(name, "must hold at most " + std::to_string(maxCount) + " entries");
+            return std::nullopt;
+        }
+        std::vector<Reader> readers;
+        for (guint i = 0; i < count; ++i) {
+            JsonNode* node = json_array_get_element(elements, i);
+            std::string element = std::string(name) + "[" + std::to_string(i) + "]";
+            if (!JSON_NODE_HOLDS_OBJECT(node)) {
+                fail(element, "must be an object");
+                return std::nullopt;
+            }
+            readers.emplace_back(json_node_get_object(node), prefix_ + element + ".", problem_);
+        }
+        return readers;
+    }
+
 private:
     JsonNode* present(const char* name, Need need)
     {
@@ -243,6 +275,35 @@ MediaFlags readMedia(Reader& reader, Need need)
         media.video = object->boolean("video", Need::Optional).value_or(false);
     }
     return media;
+}
+
+// `streams`: at most kMaxStreams objects {id, type, available}, no id twice. Empty when absent.
+std::vector<StreamInfo> readStreams(Reader& reader, Need need)
+{
+    std::vector<StreamInfo> streams;
+    auto elements = reader.objects("streams", need, kMaxStreams);
+    if (!elements)
+        return streams;
+    for (Reader& element : *elements) {
+        StreamInfo stream;
+        stream.id = static_cast<int>(element.integer("id", Need::Required, 0, kMaxStreamId).value_or(0));
+        std::string type = element.string("type", Need::Required, 16).value_or("");
+        auto known = std::find_if(kStreamTypes.begin(), kStreamTypes.end(),
+                                  [&](const auto& entry) { return entry.second == type; });
+        if (known != kStreamTypes.end())
+            stream.type = known->first;
+        else if (!element.failed())
+            element.fail("type", "must be Video or ScreenSharing");
+        stream.available = element.boolean("available", Need::Required).value_or(false);
+        if (element.failed())
+            return {};
+        if (std::any_of(streams.begin(), streams.end(), [&](const StreamInfo& s) { return s.id == stream.id; })) {
+            reader.fail("streams", "must not hold the same id twice");
+            return {};
+        }
+        streams.push_back(stream);
+    }
+    return streams;
 }
 
 SessionDescription readDescription(Reader& reader)
@@ -307,6 +368,7 @@ ClientMessage readInvite(Reader& r)
     }
     m.displayName = r.string("displayName", Need::Optional, kMaxDisplayNameLength).value_or("");
     m.media = readMedia(r, Need::Optional);
+    m.streams = readStreams(r, Need::Optional);
     return m;
 }
 
@@ -314,6 +376,7 @@ ClientMessage readAccept(Reader& r)
 {
     AcceptMessage m{r.requestId(), r.uuid("callId", Need::Required)};
     m.displayName = r.string("displayName", Need::Optional, kMaxDisplayNameLength).value_or("");
+    m.streams = readStreams(r, Need::Optional);
     return m;
 }
 
@@ -343,6 +406,13 @@ ClientMessage readMuteState(Reader& r)
 {
     MuteStateMessage m{r.requestId(), r.uuid("callId", Need::Required)};
     m.muted = r.boolean("muted", Need::Required).value_or(false);
+    return m;
+}
+
+ClientMessage readStreamsMessage(Reader& r)
+{
+    StreamsMessage m{r.requestId(), r.uuid("callId", Need::Required)};
+    m.streams = readStreams(r, Need::Required);
     return m;
 }
 
@@ -425,6 +495,7 @@ ServerMessage readParticipantUpdated(Reader& r)
         if (!known && !participant->failed())
             participant->fail("state", "must be Ringing, Connected, Hold or Disconnected");
         p.isMuted = participant->boolean("isMuted", Need::Optional).value_or(false);
+        p.streams = readStreams(*participant, Need::Optional);
         // Only a Disconnected participant says why it left.
         if (p.state == ParticipantState::Disconnected || participant->has("endReason"))
             p.endReason = readEndReason(*participant, "endReason", Need::Required);
@@ -457,11 +528,17 @@ template <typename Message>
 using ReadFunction = Message (*)(Reader&);
 
 constexpr std::pair<std::string_view, ReadFunction<ClientMessage>> kClientReaders[] = {
-    {kType<AuthMessage>, readAuth},           {kType<InviteMessage>, readInvite},
-    {kType<AcceptMessage>, readAccept},       {kType<RejectMessage>, readReject},
-    {kType<HangUpMessage>, readHangUp},       {kType<HoldMessage>, readHold},
-    {kType<ResumeMessage>, readResume},       {kType<MuteStateMessage>, readMuteState},
-    {kType<SdpMessage>, readSdp},             {kType<IceMessage>, readIce},
+    {kType<AuthMessage>, readAuth},
+    {kType<InviteMessage>, readInvite},
+    {kType<AcceptMessage>, readAccept},
+    {kType<RejectMessage>, readReject},
+    {kType<HangUpMessage>, readHangUp},
+    {kType<HoldMessage>, readHold},
+    {kType<ResumeMessage>, readResume},
+    {kType<MuteStateMessage>, readMuteState},
+    {kType<StreamsMessage>, readStreamsMessage},
+    {kType<SdpMessage>, readSdp},
+    {kType<IceMessage>, readIce},
 };
 
 constexpr std::pair<std::string_view, ReadFunction<ServerMessage>> kServerReaders[] = {
@@ -583,6 +660,24 @@ public:
             json_builder_add_string_value(builder_, value.c_str());
         json_builder_end_array(builder_);
     }
+    void streams(const std::vector<StreamInfo>& values)
+    {
+        json_builder_set_member_name(builder_, "streams");
+        json_builder_begin_array(builder_);
+        for (const auto& stream : values) {
+            json_builder_begin_object(builder_);
+            integer("id", stream.id);
+            string("type", toString(stream.type));
+            boolean("available", stream.available);
+            json_builder_end_object(builder_);
+        }
+        json_builder_end_array(builder_);
+    }
+    void optionalStreams(const std::vector<StreamInfo>& values)
+    {
+        if (!values.empty())
+            streams(values);
+    }
 
     std::string finish()
     {
@@ -643,6 +738,7 @@ void writeFields(Writer& w, const InviteMessage& m)
     w.stringArray("targets", m.targets);
     w.string("displayName", m.displayName);
     writeMedia(w, m.media);
+    w.optionalStreams(m.streams);
 }
 
 void writeFields(Writer& w, const AcceptMessage& m)
@@ -650,6 +746,7 @@ void writeFields(Writer& w, const AcceptMessage& m)
     w.optionalString("requestId", m.requestId);
     w.string("callId", m.callId);
     w.string("displayName", m.displayName);
+    w.optionalStreams(m.streams);
 }
 
 void writeRequest(Writer& w, const std::string& requestId, const std::string& callId)
@@ -672,6 +769,12 @@ void writeFields(Writer& w, const MuteStateMessage& m)
 {
     writeRequest(w, m.requestId, m.callId);
     w.boolean("muted", m.muted);
+}
+
+void writeFields(Writer& w, const StreamsMessage& m)
+{
+    writeRequest(w, m.requestId, m.callId);
+    w.streams(m.streams);
 }
 
 void writeFields(Writer& w, const SdpMessage& m)
@@ -737,6 +840,7 @@ void writeFields(Writer& w, const ParticipantUpdatedMessage& m)
     w.string("displayName", m.participant.displayName);
     w.string("state", toString(m.participant.state));
     w.boolean("isMuted", m.participant.isMuted);
+    w.optionalStreams(m.participant.streams);
     if (m.participant.endReason)
         writeEndReason(w, "endReason", *m.participant.endReason);
     w.endObject();
@@ -783,6 +887,15 @@ std::string_view toString(ParticipantState state)
             return name;
     }
     return "Disconnected";
+}
+
+std::string_view toString(StreamType type)
+{
+    for (const auto& [value, name] : kStreamTypes) {
+        if (value == type)
+            return name;
+    }
+    return "Video";
 }
 
 bool isValidRawId(std::string_view rawId)

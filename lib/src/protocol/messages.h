@@ -28,6 +28,8 @@ inline constexpr std::size_t kMaxDisplayNameLength = 256;   // characters
 inline constexpr std::size_t kMaxSdpLength = 60000;         // characters
 inline constexpr std::size_t kMaxRawIdLength = 256;         // characters
 inline constexpr std::size_t kMaxTargets = 16;              // call control accepts one in version 1
+inline constexpr std::size_t kMaxStreams = 8;               // published by one participant in one call
+inline constexpr int kMaxStreamId = 65535;
 inline constexpr int kMaxJsonDepth = 16;                    // nesting of objects and arrays
 
 struct MediaFlags {
@@ -58,12 +60,26 @@ struct IceCandidate {
 enum class ParticipantState { Ringing, Connected, Hold, Disconnected };
 std::string_view toString(ParticipantState state);
 
+// ACS's MediaStreamType of a RemoteVideoStream.
+enum class StreamType { Video, ScreenSharing };
+std::string_view toString(StreamType type);
+
+// One video stream a participant publishes (ACS RemoteVideoStream {id, mediaStreamType,
+// isAvailable}). Ids are the publisher's choice, 0 to kMaxStreamId, unique within its set.
+struct StreamInfo {
+    int id = 0;
+    StreamType type = StreamType::Video;
+    bool available = false;
+    bool operator==(const StreamInfo&) const = default;
+};
+
 struct ParticipantInfo {
     std::string rawId;
     std::string displayName;
     ParticipantState state = ParticipantState::Ringing;
     bool isMuted = false;
     std::optional<EndReason> endReason;  // set when Disconnected
+    std::vector<StreamInfo> streams;     // the whole set it publishes; empty when none (or Disconnected)
     bool operator==(const ParticipantInfo&) const = default;
 };
 
@@ -88,6 +104,7 @@ struct InviteMessage {
     std::vector<std::string> targets;
     std::string displayName;
     MediaFlags media;
+    std::vector<StreamInfo> streams;  // optional: what the caller publishes from the start
     bool operator==(const InviteMessage&) const = default;
 };
 
@@ -95,6 +112,7 @@ struct AcceptMessage {
     std::string requestId;
     std::string callId;
     std::string displayName;
+    std::vector<StreamInfo> streams;  // optional: what the callee publishes from the start
     bool operator==(const AcceptMessage&) const = default;
 };
 
@@ -130,6 +148,14 @@ struct MuteStateMessage {
     bool operator==(const MuteStateMessage&) const = default;
 };
 
+// The whole set of streams the sender publishes in the call now (empty: none).
+struct StreamsMessage {
+    std::string requestId;
+    std::string callId;
+    std::vector<StreamInfo> streams;
+    bool operator==(const StreamsMessage&) const = default;
+};
+
 struct SdpMessage {
     std::string requestId;  // never acknowledged; only an error carries it back
     std::string callId;
@@ -147,7 +173,8 @@ struct IceMessage {
 };
 
 using ClientMessage = std::variant<AuthMessage, InviteMessage, AcceptMessage, RejectMessage, HangUpMessage,
-                                   HoldMessage, ResumeMessage, MuteStateMessage, SdpMessage, IceMessage>;
+                                   HoldMessage, ResumeMessage, MuteStateMessage, StreamsMessage, SdpMessage,
+                                   IceMessage>;
 
 // Server to agent.
 
