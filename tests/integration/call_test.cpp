@@ -650,3 +650,63 @@ TEST_F(CallTest, DisposingTheAgentEndsItsCallsForTheFarSide)
     auto late = alice.agent->call({CommunicationUserIdentifier{bob.id}});
     EXPECT_TRUE(waitFor([&] { return late->state() == CallState::Disconnected; })) << toString(late->state());
 }
+
+TEST_F(CallTest, PublishedStreamsBecomeRemoteVideoStreamsWithTheirAvailability)
+{
+    // The far end is a bare protocol client, so that the test decides what it publishes.
+    Party& bob = addParty("Bob", kBobTone);
+    std::string aliceId = rest_->createIdentity();
+    g_main_context_push_thread_default(context_);
+    protocol::SignallingClient alice(context_);
+    std::optional<Result<protocol::WelcomeMessage>> welcome;
+    alice.connect({.endpoint = server_->connection().endpoint, .token = rest_->issueToken(aliceId)},
+                  [&](Result<protocol::WelcomeMessage> result) { welcome = std::move(result); });
+    ASSERT_TRUE(waitFor([&] { return welcome.has_value() && welcome->ok(); }));
+    g_autofree gchar* callId = g_uuid_string_random();
+    std::optional<Result<Done>> invited;
+    alice.request(protocol::InviteMessage{.callId = callId, .targets = {bob.id},
+                                          .streams = {{.id = 1, .type = protocol::StreamType::Video, .available = true}}},
+                  [&](Result<Done> result) { invited = result; });
+    ASSERT_TRUE(waitFor([&] { return invited.has_value() && !bob.ringing.empty(); }));
+    auto answered = accept(bob.ringing[0]);
+    ASSERT_TRUE(answered);
+    std::shared_ptr<RemoteParticipant> aliceAtBob;
+    ASSERT_TRUE(waitFor([&] {
+        auto participants = answered->remoteParticipants();
+        if (!participants.empty())
+            aliceAtBob = participants[0];
+        return aliceAtBob && !aliceAtBob->videoStreams().empty();
+    }));
+    auto camera = aliceAtBob->videoStreams().at(0);
+    EXPECT_EQ(camera->id(), 1);
+    EXPECT_EQ(camera->type(), MediaStreamType::Video);
+    EXPECT_TRUE(camera->isAvailable());
+    EXPECT_TRUE(aliceAtBob->screenSharingStreams().empty());
+
+    int availabilityEvents = 0;
+    std::vector<std::string> screenUpdates;
+    auto availability = camera->onAvailabilityChanged([&] { availabilityEvents++; });
+    auto screens = aliceAtBob->onScreenSharingStreamsUpdated(
+        [&](const CollectionUpdate<std::shared_ptr<RemoteVideoStream>>& update) {
+            screenUpdates.push_back(std::to_string(update.added.size()) + "+" + std::to_string(update.removed.size()) + "-");
+        });
+    auto publish = [&](std::vector<protocol::StreamInfo> streams) {
+        std::optional<Result<Done>> done;
+        alice.request(protocol::StreamsMessage{.callId = callId, .streams = std::move(streams)},
+                      [&](Result<Done> result) { done = result; });
+        return waitFor([&] { return done.has_value() && done->ok(); });
+    };
+    // Video off, screen sharing on.
+    ASSERT_TRUE(publish({{.id = 1, .type = protocol::StreamType::Video, .available = false},
+                         {.id = 2, .type = protocol::StreamType::ScreenSharing, .available = true}}));
+    ASSERT_TRUE(waitFor([&] { return !camera->isAvailable() && !aliceAtBob->screenSharingStreams().empty(); }));
+    EXPECT_EQ(availabilityEvents, 1);
+    EXPECT_EQ(aliceAtBob->screenSharingStreams().at(0)->type(), MediaStreamType::ScreenSharing);
+    EXPECT_TRUE(aliceAtBob->screenSharingStreams().at(0)->isAvailable());
+    // Nothing published any more: both go.
+    ASSERT_TRUE(publish({}));
+    ASSERT_TRUE(waitFor([&] { return aliceAtBob->videoStreams().empty() && aliceAtBob->screenSharingStreams().empty(); }));
+    EXPECT_EQ(screenUpdates, (std::vector<std::string>{"1+0-", "0+1-"}));
+    EXPECT_EQ(availabilityEvents, 1) << "the camera was already unavailable";
+    g_main_context_pop_thread_default(context_);
+}

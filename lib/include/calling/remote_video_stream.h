@@ -1,12 +1,18 @@
-// RemoteVideoStream: a video or screen-sharing stream a remote participant sends.
+// RemoteVideoStream: a video or screen-sharing stream a remote participant publishes.
 //
-// Audio-only calls have none: RemoteParticipant::videoStreams() and screenSharingStreams() stay
-// empty until video is negotiated (rendering and video calls build on this type).
+// A participant's streams are in RemoteParticipant::videoStreams() (camera) and
+// screenSharingStreams(); each is there as long as the participant publishes it, and isAvailable()
+// says whether it is being sent now (it follows the far end's startVideo/stopVideo and
+// startScreenSharing/stopScreenSharing). Audio-only calls have none.
+//
+// Threads: getters are safe from any thread; onAvailabilityChanged fires on the CallClient's
+// callback thread. Handles are shared and stay valid after the stream went away.
 #pragma once
 
 #include <calling/events.h>
 
 #include <functional>
+#include <memory>
 
 namespace calling {
 
@@ -14,11 +20,19 @@ enum class MediaStreamType { Video, ScreenSharing };
 
 class RemoteVideoStream {
 public:
-    virtual ~RemoteVideoStream() = default;
-    virtual int id() const = 0;
-    virtual MediaStreamType type() const = 0;
-    virtual bool isAvailable() const = 0;
-    virtual Subscription onAvailabilityChanged(std::function<void()> handler) = 0;
+    ~RemoteVideoStream();
+
+    int id() const;
+    MediaStreamType type() const;
+    bool isAvailable() const;
+    Subscription onAvailabilityChanged(std::function<void()> handler);
+
+    struct Impl;
+
+private:
+    friend struct Impl;
+    explicit RemoteVideoStream(std::shared_ptr<Impl> impl);
+    std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace calling

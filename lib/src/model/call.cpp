@@ -393,6 +393,8 @@ void Call::Impl::onParticipant(const protocol::ParticipantInfo& info)
         if (stateChanged)
             participantImpl->stateChanged.emit();
     });
+    // A participant that left publishes nothing any more.
+    participantImpl->updateStreams(removed ? std::vector<protocol::StreamInfo>{} : info.streams);
     if (added || removed) {
         shared.fire([self, participant, added] {
             CollectionUpdate<std::shared_ptr<RemoteParticipant>> update;

@@ -96,13 +96,39 @@ class AgentCore;
 
 }  // namespace detail
 
-struct RemoteParticipant::Impl {
+struct RemoteVideoStream::Impl {
+    Impl(int id, MediaStreamType type) : id(id), type(type) {}
+    const int id;
+    const MediaStreamType type;
+    // View.
+    mutable std::mutex mutex;
+    bool isAvailable = false;
+    Event<> availabilityChanged;
+
+    static std::shared_ptr<RemoteVideoStream> makeHandle(std::shared_ptr<Impl> impl)
+    {
+        return std::shared_ptr<RemoteVideoStream>(new RemoteVideoStream(std::move(impl)));
+    }
+};
+
+namespace detail {
+struct StreamRef {
+    std::shared_ptr<RemoteVideoStream> handle;
+    std::shared_ptr<RemoteVideoStream::Impl> impl;
+    bool available = false;  // core copy
+};
+}  // namespace detail
+
+struct RemoteParticipant::Impl : std::enable_shared_from_this<RemoteParticipant::Impl> {
     Impl(detail::Shared shared, CommunicationIdentifier identifier) : shared(std::move(shared)), identifier(std::move(identifier)) {}
 
     detail::Shared shared;
     const CommunicationIdentifier identifier;
     // Core.
     detail::SpeakingDetector speaking;
+    std::map<int, detail::StreamRef> streams;  // by id, as the participant publishes them
+    // Applies the participant's published streams (library thread): fires what changed.
+    void updateStreams(const std::vector<protocol::StreamInfo>& published);
 
     // View.
     mutable std::mutex mutex;
@@ -111,6 +137,8 @@ struct RemoteParticipant::Impl {
     CallEndReason endReason;
     bool isMuted = false;
     bool isSpeaking = false;
+    std::vector<std::shared_ptr<RemoteVideoStream>> videoStreams;
+    std::vector<std::shared_ptr<RemoteVideoStream>> screenSharingStreams;
 
     Event<> stateChanged;
     Event<> displayNameChanged;

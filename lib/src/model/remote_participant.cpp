@@ -69,9 +69,93 @@ bool RemoteParticipant::isSpeaking() const
     return impl_->isSpeaking;
 }
 
-// Audio-only calls: no video streams yet.
-std::vector<std::shared_ptr<RemoteVideoStream>> RemoteParticipant::videoStreams() const { return {}; }
-std::vector<std::shared_ptr<RemoteVideoStream>> RemoteParticipant::screenSharingStreams() const { return {}; }
+std::vector<std::shared_ptr<RemoteVideoStream>> RemoteParticipant::videoStreams() const
+{
+    std::lock_guard lock(impl_->mutex);
+    return impl_->videoStreams;
+}
+
+std::vector<std::shared_ptr<RemoteVideoStream>> RemoteParticipant::screenSharingStreams() const
+{
+    std::lock_guard lock(impl_->mutex);
+    return impl_->screenSharingStreams;
+}
+
+void RemoteParticipant::Impl::updateStreams(const std::vector<protocol::StreamInfo>& published)
+{
+    using Update = CollectionUpdate<std::shared_ptr<RemoteVideoStream>>;
+    Update video, screen;
+    std::vector<std::pair<std::shared_ptr<RemoteVideoStream::Impl>, bool>> availability;
+    std::map<int, detail::StreamRef> next;
+    for (const auto& info : published) {
+        MediaStreamType type = info.type == protocol::StreamType::ScreenSharing ? MediaStreamType::ScreenSharing
+                                                                                : MediaStreamType::Video;
+        auto found = streams.find(info.id);
+        detail::StreamRef ref;
+        if (found != streams.end() && found->second.impl->type == type) {
+            ref = found->second;
+            streams.erase(found);
+        } else {
+            ref.impl = std::make_shared<RemoteVideoStream::Impl>(info.id, type);
+            ref.handle = RemoteVideoStream::Impl::makeHandle(ref.impl);
+            (type == MediaStreamType::Video ? video : screen).added.push_back(ref.handle);
+        }
+        if (ref.available != info.available) {
+            ref.available = info.available;
+            availability.emplace_back(ref.impl, info.available);
+        }
+        next.emplace(info.id, ref);
+    }
+    for (auto& [id, gone] : streams) {
+        (gone.impl->type == MediaStreamType::Video ? video : screen).removed.push_back(gone.handle);
+        if (gone.available)
+            availability.emplace_back(gone.impl, false);
+    }
+    streams = std::move(next);
+    if (video.added.empty() && video.removed.empty() && screen.added.empty() && screen.removed.empty() &&
+        availability.empty())
+        return;
+    auto self = shared_from_this();
+    shared.fire([self, video, screen, availability] {
+        {
+            std::lock_guard lock(self->mutex);
+            for (const auto& pair : {std::make_pair(&video, &self->videoStreams), std::make_pair(&screen, &self->screenSharingStreams)}) {
+                for (auto& added : pair.first->added)
+                    pair.second->push_back(added);
+                for (auto& removed : pair.first->removed)
+                    std::erase(*pair.second, removed);
+            }
+        }
+        // Availability first, so that a stream that goes away reads unavailable when removed.
+        for (auto& [stream, available] : availability) {
+            {
+                std::lock_guard lock(stream->mutex);
+                stream->isAvailable = available;
+            }
+            stream->availabilityChanged.emit();
+        }
+        if (!video.added.empty() || !video.removed.empty())
+            self->videoStreamsUpdated.emit(video);
+        if (!screen.added.empty() || !screen.removed.empty())
+            self->screenSharingStreamsUpdated.emit(screen);
+    });
+}
+
+RemoteVideoStream::RemoteVideoStream(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RemoteVideoStream::~RemoteVideoStream() = default;
+int RemoteVideoStream::id() const { return impl_->id; }
+MediaStreamType RemoteVideoStream::type() const { return impl_->type; }
+
+bool RemoteVideoStream::isAvailable() const
+{
+    std::lock_guard lock(impl_->mutex);
+    return impl_->isAvailable;
+}
+
+Subscription RemoteVideoStream::onAvailabilityChanged(std::function<void()> handler)
+{
+    return impl_->availabilityChanged.subscribe(std::move(handler));
+}
 
 Subscription RemoteParticipant::onStateChanged(std::function<void()> handler) { return impl_->stateChanged.subscribe(std::move(handler)); }
 Subscription RemoteParticipant::onDisplayNameChanged(std::function<void()> handler) { return impl_->displayNameChanged.subscribe(std::move(handler)); }

@@ -1,0 +1,148 @@
+// The DeviceManager against the calling plugin's virtual test devices, and a microphone switched
+// in the middle of a call, heard at the far end: the real server, real webrtcbin on loopback.
+#include "main_loop.h"
+#include "rest_client.h"
+#include "server_process.h"
+#include "tone_meter.h"
+
+#include <calling/call_client.h>
+
+#include <gst/gst.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <optional>
+
+using namespace calling;
+using namespace std::chrono_literals;
+using calling::test::iterateUntil;
+using calling::test::ToneMeter;
+
+namespace {
+
+template <typename Info>
+std::optional<Info> named(const std::vector<Info>& list, const std::string& name)
+{
+    for (const auto& info : list)
+        if (info.name == name)
+            return info;
+    return std::nullopt;
+}
+
+class DevicesTest : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        context_ = g_main_context_new();
+        std::string why;
+        server_ = test::ServerProcess::start({}, &why);
+        ASSERT_TRUE(server_) << why;
+        rest_ = std::make_unique<test::RestClient>(server_->connection());
+    }
+    void TearDown() override
+    {
+        clients_.clear();
+        if (server_)
+            server_->stop();
+        g_main_context_unref(context_);
+    }
+
+    bool waitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s)
+    {
+        return iterateUntil(context_, condition, timeout);
+    }
+
+    CallClient& newClient()
+    {
+        clients_.push_back(std::make_unique<CallClient>(
+            CallClientOptions{.endpoint = server_->connection().endpoint, .callbackContext = context_}));
+        return *clients_.back();
+    }
+
+    std::shared_ptr<CallAgent> signIn(CallClient& client, const std::string& id, AudioDevices audio = {})
+    {
+        std::optional<Result<std::shared_ptr<CallAgent>>> agent;
+        client.createCallAgent(CommunicationTokenCredential(rest_->issueToken(id)), {.audio = std::move(audio)},
+                               [&](Result<std::shared_ptr<CallAgent>> result) { agent = std::move(result); });
+        if (!waitFor([&] { return agent.has_value(); }) || !agent->ok())
+            return nullptr;
+        return agent->value();
+    }
+
+    GMainContext* context_ = nullptr;
+    std::unique_ptr<test::ServerProcess> server_;
+    std::unique_ptr<test::RestClient> rest_;
+    std::vector<std::unique_ptr<CallClient>> clients_;
+};
+
+}  // namespace
+
+TEST_F(DevicesTest, ListsTheVirtualDevices)
+{
+    auto devices = newClient().deviceManager();
+    auto cameras = devices->getCameraList();
+    auto microphones = devices->getMicrophoneList();
+    auto speakers = devices->getSpeakerList();
+    auto screens = devices->getScreenList();
+    auto camera = named(cameras, "Virtual camera 1");
+    ASSERT_TRUE(camera) << cameras.size() << " cameras";
+    EXPECT_EQ(camera->deviceType, VideoDeviceType::Virtual);
+    EXPECT_TRUE(camera->id.starts_with("calling-virtual:")) << camera->id;
+    EXPECT_TRUE(named(cameras, "Virtual camera 2"));
+    EXPECT_TRUE(named(microphones, "Virtual microphone 440 Hz"));
+    EXPECT_TRUE(named(microphones, "Virtual microphone 880 Hz"));
+    EXPECT_FALSE(speakers.empty());
+    ASSERT_FALSE(screens.empty());
+    EXPECT_EQ(screens[0].deviceType, VideoDeviceType::ScreenSharing);
+    EXPECT_FALSE(named(cameras, screens[0].name)) << "a screen is not a camera";
+    EXPECT_EQ(devices->getPermissionState(PermissionKind::Camera), PermissionState::Granted);
+    EXPECT_EQ(devices->getPermissionState(PermissionKind::Microphone), PermissionState::Granted);
+
+    std::optional<Result<Done>> refused;
+    devices->setMicrophone(AudioDeviceInfo{"no-such-device", "Nothing"}, [&](Result<Done> result) { refused = result; });
+    ASSERT_TRUE(waitFor([&] { return refused.has_value(); }));
+    ASSERT_FALSE(refused->ok());
+    EXPECT_EQ(refused->error().subCode, 43004);
+    EXPECT_FALSE(devices->getMicrophone());
+}
+
+TEST_F(DevicesTest, SettingTheMicrophoneMidCallChangesTheToneTheFarEndHears)
+{
+    std::string aliceId = rest_->createIdentity();
+    std::string bobId = rest_->createIdentity();
+    CallClient& aliceClient = newClient();
+    auto devices = aliceClient.deviceManager();
+    auto low = named(devices->getMicrophoneList(), "Virtual microphone 440 Hz");
+    auto high = named(devices->getMicrophoneList(), "Virtual microphone 880 Hz");
+    ASSERT_TRUE(low && high);
+    bool selected = false;
+    int selectionEvents = 0;
+    auto subscription = devices->onSelectedMicrophoneChanged([&] { selectionEvents++; });
+    devices->setMicrophone(*low, [&](Result<Done> result) { selected = result.ok(); });
+    ASSERT_TRUE(waitFor([&] { return selected; }));
+    EXPECT_EQ(devices->getMicrophone(), low);
+
+    auto bobHears = ToneMeter::create();
+    auto alice = signIn(aliceClient, aliceId);
+    auto bob = signIn(newClient(), bobId, {.speaker = [bobHears] { return bobHears->makeSink(); }});
+    ASSERT_TRUE(alice && bob);
+    EXPECT_EQ(alice->deviceManager(), devices);
+    std::shared_ptr<Call> answered;
+    auto incoming = bob->onIncomingCall([&](std::shared_ptr<IncomingCall> call) {
+        call->accept({}, [&](Result<std::shared_ptr<Call>> accepted) {
+            if (accepted)
+                answered = accepted.value();
+        });
+    });
+    auto outgoing = alice->call({CommunicationUserIdentifier{bobId}});
+    ASSERT_TRUE(waitFor([&] { return answered && outgoing->state() == CallState::Connected; }, 15s));
+    ASSERT_TRUE(waitFor([&] { return bobHears->dominance(440) > 0.8; })) << bobHears->dominance(440);
+
+    selected = false;
+    devices->setMicrophone(*high, [&](Result<Done> result) { selected = result.ok(); });
+    ASSERT_TRUE(waitFor([&] { return selected; }));
+    EXPECT_TRUE(waitFor([&] { return bobHears->dominance(880) > 0.8; })) << bobHears->dominance(880);
+    EXPECT_LT(bobHears->dominance(440), 0.1);
+    EXPECT_EQ(selectionEvents, 2);
+    EXPECT_EQ(outgoing->state(), CallState::Connected);
+}
