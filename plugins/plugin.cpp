@@ -4,12 +4,14 @@
 
 #include "call_bin.h"
 #include "call_participant_demux.h"
+#include "call_render_sink.h"
 
 static gboolean pluginInit(GstPlugin* plugin)
 {
     gboolean registered = FALSE;
     registered |= GST_ELEMENT_REGISTER(callparticipantdemux, plugin);
     registered |= GST_ELEMENT_REGISTER(callbin, plugin);
+    registered |= GST_ELEMENT_REGISTER(callrendersink, plugin);
     return registered;
 }
 
