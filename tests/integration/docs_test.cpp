@@ -1,4 +1,5 @@
-// The shell examples in docs/ run as written, in order, against the real calling-server.
+// The shell examples in docs/ run as written, in order (identity.md's against the real
+// calling-server, elements.md's against the plugin in the build tree).
 #include "server_process.h"
 
 #include <gio/gio.h>
@@ -54,6 +55,24 @@ TEST(Docs, IdentityExamplesRunAsWritten)
     EXPECT_NE(run.text.find(R"("accessToken":{"token":")"), std::string::npos) << run.text;
     EXPECT_NE(run.text.find(R"("lastTokenIssuedAt":")"), std::string::npos) << run.text;
     EXPECT_NE(run.text.find(R"({"error":{"code":"ValidationError")"), std::string::npos) << run.text;
+}
+
+TEST(Docs, ElementsExamplesRunAsWritten)
+{
+    std::string doc = std::string(g_getenv("CALLING_SOURCE_ROOT")) + "/docs/elements.md";
+    std::string script = shellBlocks(doc);
+    ASSERT_FALSE(script.empty()) << "no ```sh blocks in " << doc;
+
+    std::string dir = calling::test::makeTempDir();
+    calling::test::CommandOutput run = runBash(script, dir);
+    calling::test::removeTree(dir);
+
+    EXPECT_EQ(run.exitStatus, 0) << run.text;
+    // gst-device-monitor-1.0 finds the plugin's virtual devices (through the tests' registry).
+    for (const char* id : {"virtual-camera-1", "virtual-camera-2", "virtual-screen", "virtual-microphone-440",
+                           "virtual-microphone-880", "virtual-speaker"})
+        EXPECT_NE(run.text.find(std::string("calling.device-id = ") + id), std::string::npos) << id << "\n" << run.text;
+    EXPECT_NE(run.text.find("name  : Virtual microphone 880 Hz"), std::string::npos) << run.text;
 }
 
 }  // namespace
