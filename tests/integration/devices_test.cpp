@@ -146,3 +146,34 @@ TEST_F(DevicesTest, SettingTheMicrophoneMidCallChangesTheToneTheFarEndHears)
     EXPECT_EQ(selectionEvents, 2);
     EXPECT_EQ(outgoing->state(), CallState::Connected);
 }
+
+TEST_F(DevicesTest, SettingTheSpeakerMidCallMovesTheFarEndsAudioThere)
+{
+    std::string aliceId = rest_->createIdentity();
+    std::string bobId = rest_->createIdentity();
+    auto bobHears = ToneMeter::create();
+    auto alice = signIn(newClient(), aliceId);
+    CallClient& bobClient = newClient();
+    auto bob = signIn(bobClient, bobId, {.speaker = [bobHears] { return bobHears->makeSink(); }});
+    ASSERT_TRUE(alice && bob);
+    std::shared_ptr<Call> answered;
+    auto incoming = bob->onIncomingCall([&](std::shared_ptr<IncomingCall> call) {
+        call->accept({}, [&](Result<std::shared_ptr<Call>> accepted) {
+            if (accepted)
+                answered = accepted.value();
+        });
+    });
+    auto outgoing = alice->call({CommunicationUserIdentifier{bobId}});
+    ASSERT_TRUE(waitFor([&] { return answered && answered->state() == CallState::Connected; }, 15s));
+    ASSERT_TRUE(waitFor([&] { return bobHears->received() > 48000; })) << "a second of audio in Bob's first speaker";
+
+    auto speaker = named(bobClient.deviceManager()->getSpeakerList(), "Virtual speaker");
+    ASSERT_TRUE(speaker);
+    bool selected = false;
+    bobClient.deviceManager()->setSpeaker(*speaker, [&](Result<Done> result) { selected = result.ok(); });
+    ASSERT_TRUE(waitFor([&] { return selected; }));
+    EXPECT_EQ(bobClient.deviceManager()->getSpeaker(), speaker);
+    // The first speaker is taken out of the call's pipeline and destroyed; the call goes on.
+    EXPECT_TRUE(waitFor([&] { return bobHears->sinksReleased(); }));
+    EXPECT_EQ(answered->state(), CallState::Connected);
+}

@@ -29,6 +29,15 @@ void ToneMeter::attach(GstElement* sink)
         gst_caps_from_string("audio/x-raw,format=F32LE,channels=1,rate=48000,layout=interleaved");
     // The library puts audioconvert/audioresample in front of the speaker; the caps pick the format.
     g_object_set(sink, "caps", caps, "emit-signals", TRUE, "sync", FALSE, "max-buffers", 50, "drop", TRUE, nullptr);
+    {
+        std::lock_guard lock(mutex_);
+        liveSinks_++;
+    }
+    g_object_weak_ref(G_OBJECT(sink), [](gpointer data, GObject*) {
+        auto* self = static_cast<ToneMeter*>(data);
+        std::lock_guard lock(self->mutex_);
+        self->liveSinks_--;
+    }, this);
     auto keep = new std::shared_ptr<ToneMeter>(shared_from_this());
     g_signal_connect_data(sink, "new-sample", G_CALLBACK(onSample), keep,
                           [](gpointer data, GClosure*) { delete static_cast<std::shared_ptr<ToneMeter>*>(data); },
@@ -94,6 +103,12 @@ double ToneMeter::rmsDb() const
     for (float x : window_)
         sum += double(x) * x;
     return 10.0 * std::log10(sum / window_.size());
+}
+
+bool ToneMeter::sinksReleased() const
+{
+    std::lock_guard lock(mutex_);
+    return liveSinks_ == 0;
 }
 
 size_t ToneMeter::received() const

@@ -28,6 +28,8 @@ public:
     double rmsDb() const;
     // Samples received so far.
     size_t received() const;
+    // Whether every sink made by makeSink() has been destroyed (its pipeline let go of it).
+    bool sinksReleased() const;
 
 private:
     ToneMeter() = default;
@@ -36,6 +38,7 @@ private:
     mutable std::mutex mutex_;
     std::deque<float> window_;
     size_t received_ = 0;
+    int liveSinks_ = 0;
 };
 
 }  // namespace calling::test

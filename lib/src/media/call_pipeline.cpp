@@ -123,6 +123,7 @@ Result<std::unique_ptr<CallPipeline>> CallPipeline::create(const std::string& ca
         return Error{410, 0, "cannot link the call's elements"};
     self->microphone_ = microphone;
     self->selector_ = selector;
+    self->speaker_ = speaker;
     self->callbin_ = callbin;
     self->mixer_ = mixer;
     self->playback_ = playback;
@@ -191,6 +192,62 @@ bool CallPipeline::setMicrophone(GstElement* source)
     if (oldPad)
         gst_object_unref(oldPad);
     gst_bin_remove(bin, old);
+    return true;
+}
+
+namespace {
+
+struct SpeakerSwap {
+    GstElement* pipeline;  // borrowed: the swap runs while the pipeline lives
+    GstElement* oldSpeaker;
+    GstElement* newSpeaker;
+};
+
+// Runs when the playback volume's src pad is idle, on whichever thread that is: relinks, and
+// leaves stopping the old speaker to the library thread (through the bus), since a sink must not
+// be stopped from the thread streaming into it.
+GstPadProbeReturn swapSpeaker(GstPad* pad, GstPadProbeInfo*, gpointer data)
+{
+    auto* swap = static_cast<SpeakerSwap*>(data);
+    GstPad* oldSink = gst_element_get_static_pad(swap->oldSpeaker, "sink");
+    GstPad* newSink = gst_element_get_static_pad(swap->newSpeaker, "sink");
+    gst_pad_unlink(pad, oldSink);
+    if (gst_pad_link(pad, newSink) != GST_PAD_LINK_OK)
+        GST_WARNING("the new speaker does not accept the call's audio");
+    gst_object_unref(oldSink);
+    gst_object_unref(newSink);
+    gst_element_post_message(swap->pipeline,
+                             gst_message_new_application(GST_OBJECT(swap->pipeline),
+                                                         gst_structure_new("call-retire-speaker", "element",
+                                                                           GST_TYPE_ELEMENT, swap->oldSpeaker,
+                                                                           nullptr)));
+    return GST_PAD_PROBE_REMOVE;
+}
+
+}  // namespace
+
+bool CallPipeline::setSpeaker(GstElement* sink)
+{
+    if (!sink)
+        return false;
+    if (!g_object_is_floating(sink))
+        g_object_force_floating(G_OBJECT(sink));
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(sink), "async"))
+        g_object_set(sink, "async", FALSE, nullptr);
+    GstBin* bin = GST_BIN(pipeline_.get());
+    gst_bin_add(bin, sink);
+    if (!gst_element_sync_state_with_parent(sink)) {
+        GST_WARNING("the new speaker could not start; keeping the old one");
+        gst_element_set_state(sink, GST_STATE_NULL);
+        gst_bin_remove(bin, sink);
+        return false;
+    }
+    auto* swap = new SpeakerSwap{pipeline_.get(), speaker_, sink};
+    speaker_ = sink;
+    GstPad* playbackSrc = gst_element_get_static_pad(playback_, "src");
+    gst_pad_add_probe(playbackSrc, GST_PAD_PROBE_TYPE_IDLE, swapSpeaker, swap,
+                      [](gpointer data) { delete static_cast<SpeakerSwap*>(data); });
+    gst_object_unref(playbackSrc);
     return true;
 }
 
@@ -296,6 +353,15 @@ gboolean CallPipeline::onBusMessage(GstBus*, GstMessage* message, gpointer data)
         }
         break;
     case GST_MESSAGE_APPLICATION:
+        if (structure && gst_structure_has_name(structure, "call-retire-speaker")) {
+            GstElement* old = nullptr;
+            gst_structure_get(structure, "element", GST_TYPE_ELEMENT, &old, nullptr);
+            if (old) {
+                gst_element_set_state(old, GST_STATE_NULL);
+                gst_bin_remove(GST_BIN(self->pipeline_.get()), old);
+                gst_object_unref(old);
+            }
+        }
         if (structure && gst_structure_has_name(structure, "call-connection-state")) {
             int state = 0;
             gst_structure_get_int(structure, "state", &state);

@@ -54,6 +54,8 @@ public:
     // Replaces the microphone while the call goes on (the reference is taken over, floating or
     // full). False, keeping the old one, when the new one cannot start.
     bool setMicrophone(GstElement* source);
+    // Replaces the speaker while the call goes on (relinked when the audio is between buffers).
+    bool setSpeaker(GstElement* sink);
     // On hold nothing is sent (silence) and nothing is played.
     void setHeld(bool held);
 
@@ -67,6 +69,7 @@ private:
     RefPtr<GstElement> pipeline_;
     GstElement* microphone_ = nullptr;  // owned by pipeline_
     GstElement* selector_ = nullptr;    // owned by pipeline_
+    GstElement* speaker_ = nullptr;     // owned by pipeline_
     GstElement* callbin_ = nullptr;   // owned by pipeline_
     GstElement* mixer_ = nullptr;     // owned by pipeline_
     GstElement* playback_ = nullptr;  // owned by pipeline_: the volume in front of the speaker

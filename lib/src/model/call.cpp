@@ -273,10 +273,12 @@ void Call::Impl::startMedia(const AudioDevices& configured, bool muted)
         std::weak_ptr<Impl> weakCall = self;
         manager->selectionListeners[this] = [weakCall, manager](Kind kind) {
             auto call = weakCall.lock();
-            if (!call || !call->pipeline || kind != Kind::Microphone)
-                return;  // a new speaker applies from the next call
-            if (auto id = manager->selected(Kind::Microphone))
-                call->pipeline->setMicrophone(manager->createElement(*id, Kind::Microphone));
+            if (!call || !call->pipeline)
+                return;
+            if (auto id = manager->selected(kind); id && kind == Kind::Microphone)
+                call->pipeline->setMicrophone(manager->createElement(*id, kind));
+            else if (id && kind == Kind::Speaker)
+                call->pipeline->setSpeaker(manager->createElement(*id, kind));
         };
         devicesListening = manager;
     }
