@@ -5,6 +5,8 @@
 // they play. Monitors, devices and elements are all freed.
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
+#include "tone_meter.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -171,36 +173,15 @@ void expectDocumented(GstDevice* device)
 // ---------------------------------------------------------------------------------------------
 // Measuring what elements produce
 
-// Power of `samples` at `frequency` (Goertzel), normalised by the window length.
-double goertzel(const std::vector<float>& samples, double frequency)
-{
-    double coefficient = 2 * std::cos(2 * std::numbers::pi * frequency / kRate);
-    double previous = 0, beforePrevious = 0;
-    for (float sample : samples) {
-        double current = sample + coefficient * previous - beforePrevious;
-        beforePrevious = previous;
-        previous = current;
-    }
-    double power = previous * previous + beforePrevious * beforePrevious - coefficient * previous * beforePrevious;
-    return power / (double(samples.size()) * samples.size());
-}
-
-double rms(const std::vector<float>& samples)
-{
-    double sum = 0;
-    for (float sample : samples)
-        sum += double(sample) * sample;
-    return samples.empty() ? 0 : std::sqrt(sum / samples.size());
-}
 
 // The tone at `frequency` dominates frequencies around it and the other microphone's.
 ::testing::AssertionResult dominates(const std::vector<float>& samples, double frequency)
 {
-    double target = goertzel(samples, frequency);
+    double target = calling::test::goertzelPower(samples, frequency);
     for (double probe : {440.0, 880.0, frequency * 0.5, frequency * 0.8, frequency * 1.25, frequency * 2.5}) {
-        if (probe != frequency && target < 20 * goertzel(samples, probe)) {
+        if (probe != frequency && target < 20 * calling::test::goertzelPower(samples, probe)) {
             return ::testing::AssertionFailure() << "power at " << frequency << " Hz " << target << ", at " << probe
-                                                 << " Hz " << goertzel(samples, probe);
+                                                 << " Hz " << calling::test::goertzelPower(samples, probe);
         }
     }
     return ::testing::AssertionSuccess() << "power at " << frequency << " Hz " << target;
@@ -623,7 +604,7 @@ TEST_F(TestDeviceProviderTest, EachMicrophoneSendsItsTone)
         ASSERT_GE(samples.size(), size_t(kRate / 10)) << id;
         EXPECT_TRUE(dominates(samples, expected(id).frequency)) << id;
         // Volume 0.25: a sine peaking at -12 dBFS, as a voice in a microphone.
-        EXPECT_NEAR(rms(samples), 0.25 / std::numbers::sqrt2, 0.02) << id;
+        EXPECT_NEAR(calling::test::rms(samples), 0.25 / std::numbers::sqrt2, 0.02) << id;
     }
 }
 

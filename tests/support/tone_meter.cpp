@@ -11,6 +11,29 @@ namespace {
 constexpr size_t kWindowSamples = ToneMeter::kRate / 2;
 }
 
+double goertzelPower(const std::vector<float>& samples, double frequency)
+{
+    if (samples.empty())
+        return 0;
+    double coefficient = 2.0 * std::cos(2.0 * M_PI * frequency / ToneMeter::kRate);
+    double s1 = 0, s2 = 0;
+    for (float x : samples) {
+        double s0 = x + coefficient * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    double power = s1 * s1 + s2 * s2 - coefficient * s1 * s2;
+    return power / (double(samples.size()) * samples.size());
+}
+
+double rms(const std::vector<float>& samples)
+{
+    double sum = 0;
+    for (float x : samples)
+        sum += double(x) * x;
+    return samples.empty() ? 0 : std::sqrt(sum / samples.size());
+}
+
 std::shared_ptr<ToneMeter> ToneMeter::create()
 {
     return std::shared_ptr<ToneMeter>(new ToneMeter);
@@ -77,21 +100,12 @@ double ToneMeter::dominance(double frequency) const
     }
     if (samples.size() < kWindowSamples / 4)
         return 0;
-    // Goertzel: the power at one frequency, against the window's total power (Parseval).
-    double omega = 2.0 * M_PI * frequency / kRate;
-    double coefficient = 2.0 * std::cos(omega);
-    double s1 = 0, s2 = 0, total = 0;
-    for (float x : samples) {
-        double s0 = x + coefficient * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-        total += double(x) * x;
-    }
-    double power = s1 * s1 + s2 * s2 - coefficient * s1 * s2;
-    if (total <= 0)
+    // Power at the frequency against the window's mean power: a pure sine of amplitude A has
+    // A^2/4 (Goertzel, normalised) and A^2/2, so the ratio is about 1 at its frequency.
+    double meanPower = rms(samples) * rms(samples);
+    if (meanPower <= 0)
         return 0;
-    // A pure sinusoid of N samples has Goertzel power N^2 A^2 / 4 and total energy N A^2 / 2.
-    return power / (total * samples.size() / 2.0);
+    return goertzelPower(samples, frequency) / (meanPower / 2.0);
 }
 
 double ToneMeter::rmsDb() const

@@ -8,8 +8,15 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 namespace calling::test {
+
+// The power of 48 kHz `samples` at `frequency` (Goertzel), normalised by the window length: about
+// A^2/4 for a sine of amplitude A at that frequency.
+double goertzelPower(const std::vector<float>& samples, double frequency);
+// The root mean square of `samples` (0 for none).
+double rms(const std::vector<float>& samples);
 
 class ToneMeter : public std::enable_shared_from_this<ToneMeter> {
 public:
