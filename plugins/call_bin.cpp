@@ -52,11 +52,14 @@
  * - a `call-state` element message (`state`: connecting, waiting, calling, ringing, connected,
  *   ended; `call-id`, `peer-id`) each time the call moves on;
  * - when the call is over, a `call-ended` element message (`code`, `sub-code`, `message`,
- *   `peer-id`: calling-server's end reason), then EOS after a hang up (code 0: the remote streams
- *   end and the pipeline with them, so `gst-launch-1.0` exits 0), or an error for any other end
- *   (rejected, no answer, callee offline, connection lost);
- * - an error when it cannot go on: no connection, a refused token (`RESOURCE NOT_AUTHORIZED`,
- *   with 401/4507 in the message; the token is never shown), a bad setting.
+ *   `peer-id`: calling-server's end reason), then:
+ *   - EOS when the call had been connected, however it ended (hung up, also for everyone; the
+ *     far end vanished, 410/301005; a token expired, 495/4507): the remote streams end and the
+ *     pipeline with them, so recorders finalise their files and `gst-launch-1.0` exits 0;
+ *   - an error when it never connected (rejected, no answer, callee offline), unless its code is 0;
+ * - an error when it cannot go on before the call is connected: no connection, a refused token
+ *   (`RESOURCE NOT_AUTHORIZED`, with 401/4507 in the message; the token is never shown), a bad
+ *   setting. Once connected, losing calling-server is a warning, and EOS as above.
  * Going back to READY hangs up and closes the connection.
  *
  * A signaller given with #CallBin:signaller may report the same way: callbin reacts to the
@@ -88,6 +91,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "call_participant_demux.h"
@@ -277,6 +281,11 @@ struct CallBinState {
     GstWebRTCPeerConnectionState connectionState = GST_WEBRTC_PEER_CONNECTION_STATE_NEW;
     // The peer left: media in both directions is dropped until the next call. Read by pad probes.
     std::atomic<bool> sessionEnded = false;
+    // The signaller said the call was connected: from then on, any end of it ends the pipeline with
+    // EOS (recordings finalise) rather than an error. Reset when the signaller starts.
+    bool callConnected = false;
+    // The remote streams were ended for good (EOS): once per call.
+    bool remoteStreamsEnded = false;
 };
 
 struct _CallBin {
@@ -631,41 +640,69 @@ static void onCallStateChanged(CallSignaller*, const gchar* callState, const gch
 {
     auto* self = CALL_BIN(data);
     GST_INFO_OBJECT(self, "call %s: %s", callId, callState);
+    if (g_strcmp0(callState, "connected") == 0) {
+        std::lock_guard lock(self->state->mutex);
+        self->state->callConnected = true;
+    }
     GstStructure* structure = gst_structure_new("call-state", "state", G_TYPE_STRING, callState, "call-id",
                                                 G_TYPE_STRING, callId, "peer-id", G_TYPE_STRING, peerId, nullptr);
     gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), structure));
 }
 
-// The call is over: a "call-ended" element message, then the pipeline ends: EOS after a hang up
-// (code 0), an error for any other end (rejected, no answer, offline, lost, token expired).
+// Ends the remote streams for good and posts EOS, from GStreamer's async-call thread: the EOS goes
+// through the demuxer's streaming side, not on the signaller's thread.
+static void endCallWithEos(CallBin* self)
+{
+    gst_element_call_async(
+        GST_ELEMENT(self), [](GstElement* element, gpointer) { endRemoteStreams(CALL_BIN(element), gst_event_new_eos()); },
+        nullptr, nullptr);
+}
+
+static bool wasConnected(CallBin* self)
+{
+    std::lock_guard lock(self->state->mutex);
+    return self->state->callConnected;
+}
+
+// The call is over: a "call-ended" element message, then the pipeline ends. A call that was
+// connected ends with EOS whatever the reason (a hang up, the far end vanished, a token expired,
+// hung up for everyone), so that recorders finalise their files; one that never connected (rejected,
+// no answer, callee offline) is an error, unless it ended with code 0.
 static void onCallEnded(CallSignaller*, gint code, gint subCode, const gchar* message, gpointer data)
 {
     auto* self = CALL_BIN(data);
     std::string peerId;
+    bool connected = false;
     {
         std::lock_guard lock(self->state->mutex);
         peerId = self->state->peerId;
+        connected = self->state->callConnected;
     }
     GST_INFO_OBJECT(self, "the call ended: %d/%d %s", code, subCode, message);
     GstStructure* structure =
         gst_structure_new("call-ended", "code", G_TYPE_INT, code, "sub-code", G_TYPE_INT, subCode, "message",
                           G_TYPE_STRING, message, "peer-id", G_TYPE_STRING, peerId.c_str(), nullptr);
     gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), structure));
-    if (code != 0) {
+    if (code != 0 && !connected) {
         GST_ELEMENT_ERROR(self, RESOURCE, FAILED, ("The call ended: %s (%d/%d).", message, code, subCode),
                           ("calling-server's end reason: code %d, subCode %d", code, subCode));
         return;
     }
-    // The EOS goes through the demuxer's streaming side: not on the signaller's thread.
-    gst_element_call_async(
-        GST_ELEMENT(self), [](GstElement* element, gpointer) { endRemoteStreams(CALL_BIN(element), gst_event_new_eos()); },
-        nullptr, nullptr);
+    endCallWithEos(self);
 }
 
 static void onSignallerError(CallSignaller*, gint code, gint subCode, const gchar* message, gpointer data)
 {
     auto* self = CALL_BIN(data);
     // The message is the signaller's, which never quotes the access token.
+    if (wasConnected(self)) {
+        // The call was connected: whatever happened to the signalling, its recording must survive.
+        GST_ELEMENT_WARNING(self, RESOURCE, OPEN_READ_WRITE, ("The call ended: %s (%d/%d).", message, code, subCode),
+                            ("the signaller's error after the call was connected: code %d, subCode %d", code,
+                             subCode));
+        endCallWithEos(self);
+        return;
+    }
     if (code == 401 || code == 403)
         GST_ELEMENT_ERROR(self, RESOURCE, NOT_AUTHORIZED, ("%s (%d/%d).", message, code, subCode),
                           ("the signaller's error: code %d, subCode %d", code, subCode));
@@ -1026,6 +1063,8 @@ static void startSignaller(CallBin* self)
         std::lock_guard lock(state.mutex);
         signaller = state.signaller;
         state.running = true;
+        state.callConnected = false;
+        state.remoteStreamsEnded = false;
     }
     if (!signaller) {
         GST_WARNING_OBJECT(self, "no signaller: this call will never be negotiated");
@@ -1263,13 +1302,16 @@ static void call_bin_release_pad(GstElement* element, GstPad* pad)
 static gboolean endRemoteStreams(CallBin* self, GstEvent* eos)
 {
     RefPtr<GstElement> demux;
+    bool again = false;
     {
         std::lock_guard lock(self->state->mutex);
         demux = self->state->demux;
+        again = std::exchange(self->state->remoteStreamsEnded, true);
     }
-    if (!demux) {
+    // Once per call: a call that ends while gst-launch-1.0 -e already ended it posts no second EOS.
+    if (!demux || again) {
         gst_event_unref(eos);
-        return FALSE;
+        return demux != nullptr;
     }
     guint32 seqnum = gst_event_get_seqnum(eos);
     gboolean ended = gst_element_send_event(demux.get(), eos);
@@ -1372,6 +1414,12 @@ static GstStateChangeReturn call_bin_change_state(GstElement* element, GstStateC
     default:
         break;
     }
+    // callbin is a live source of the remote streams: nothing comes before the call is connected,
+    // and a pipeline must not wait for it to preroll (webrtcbin's own live sources appear only once
+    // the call is negotiated).
+    if (ret == GST_STATE_CHANGE_SUCCESS &&
+        (transition == GST_STATE_CHANGE_READY_TO_PAUSED || transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED))
+        ret = GST_STATE_CHANGE_NO_PREROLL;
     return ret;
 }
 

@@ -632,6 +632,26 @@ TEST_F(CallBinTest, NullPlayingNull)
     }
 }
 
+TEST_F(CallBinTest, IsALiveSourceSoARecorderReachesPlayingBeforeTheCall)
+{
+    // A recorder that sends nothing: its sink waits for remote media that only a call brings. As a
+    // live source, callbin tells the pipeline not to wait for it to preroll.
+    g_autoptr(GError) error = nullptr;
+    auto pipeline = RefPtr<GstElement>::adopt(
+        gst_parse_launch("callbin name=call call. ! queue ! fakesink name=recorder", &error));
+    ASSERT_TRUE(pipeline) << (error ? error->message : "");
+    EXPECT_EQ(gst_element_set_state(pipeline.get(), GST_STATE_PAUSED), GST_STATE_CHANGE_NO_PREROLL);
+    // callbin (and webrtcbin in it) plays at once; the recorder completes its state change when the
+    // first remote buffer comes, as sinks in any live pipeline do.
+    ASSERT_NE(gst_element_set_state(pipeline.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+    g_autoptr(GstElement) call = gst_bin_get_by_name(GST_BIN(pipeline.get()), "call");
+    GstState state = GST_STATE_NULL;
+    EXPECT_EQ(gst_element_get_state(call, &state, nullptr, 5 * GST_SECOND), GST_STATE_CHANGE_SUCCESS);
+    EXPECT_EQ(state, GST_STATE_PLAYING);
+    EXPECT_EQ(gst_element_set_state(pipeline.get(), GST_STATE_PAUSED), GST_STATE_CHANGE_NO_PREROLL);
+    ASSERT_EQ(gst_element_set_state(pipeline.get(), GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+}
+
 TEST_F(CallBinTest, TwoCallbinsHearEachOtherAndMuteSilencesTheFarEnd)
 {
     auto pair = calling::test::makeLoopbackPair(kAlice, kBob, context);
