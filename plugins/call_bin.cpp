@@ -9,15 +9,22 @@
  *
  * Sending: each request sink pad `audio_%u` takes raw audio, which callbin converts to 48 kHz mono,
  * encodes with Opus (voice, 32 kb/s, 20 ms frames, in-band FEC) and sends on a sendrecv audio
- * transceiver of its own. Request the pads before the call is negotiated: webrtcbin 1.22 cannot
- * add media to a call later. #CallBin:muted turns the sent audio into digital silence without
- * renegotiating (webrtcbin 1.22 cannot change a transceiver's direction either). A callbin with no
- * `audio_%u` pad offers to receive audio only, as a recording bot wants.
+ * transceiver of its own. Each request sink pad `video_%u` takes raw video, which callbin encodes
+ * at its own size with VP8 tuned for calls (real time, 1 Mb/s constant bitrate, error resilient,
+ * no periodic keyframes) and sends on a sendrecv video transceiver of its own (NACK on, 15-bit
+ * picture ids). A keyframe is forced when the peer connection is connected (what the encoder
+ * made before DTLS completed is lost) and whenever the far end asks for one (a PLI or FIR, which
+ * rtpbin turns into a force-key-unit event that reaches the encoder). Request the pads before the
+ * call is negotiated: webrtcbin 1.22 cannot add media to a call later. #CallBin:muted turns the
+ * sent audio into digital silence without renegotiating (webrtcbin 1.22 cannot change a
+ * transceiver's direction either). A callbin with no sink pad at all offers to receive audio and
+ * video, as a recording bot wants.
  *
  * Receiving: each remote stream comes out of a sometimes src pad named after its participant,
- * `audio_<participant>` (the raw id with everything outside [A-Za-z0-9_-] turned into '_'),
- * carrying the encoded media (audio/x-opus) so that recorders can mux it without transcoding;
- * decoding is up to the application. The pad's properties (participant-id, kind, stream-id,
+ * `audio_<participant>` or `video_<participant>` (the raw id with everything outside
+ * [A-Za-z0-9_-] turned into '_'), carrying the encoded media (audio/x-opus, video/x-vp8) so that
+ * recorders can mux it without transcoding; decoding is up to the application. After a lost
+ * video packet nothing goes out until the next keyframe, which callbin asks the sender for. The pad's properties (participant-id, kind, stream-id,
  * display-name) and a sticky "call-stream-info" event say whose stream it is. `pad-added` fires on
  * a streaming thread when the stream's first packet arrives. An unlinked pad drops its data and
  * stalls nothing.
@@ -45,11 +52,14 @@
  * - a `call-state` element message (`state`: connecting, waiting, calling, ringing, connected,
  *   ended; `call-id`, `peer-id`) each time the call moves on;
  * - when the call is over, a `call-ended` element message (`code`, `sub-code`, `message`,
- *   `peer-id`: calling-server's end reason), then EOS after a hang up (code 0: the remote streams
- *   end and the pipeline with them, so `gst-launch-1.0` exits 0), or an error for any other end
- *   (rejected, no answer, callee offline, connection lost);
- * - an error when it cannot go on: no connection, a refused token (`RESOURCE NOT_AUTHORIZED`,
- *   with 401/4507 in the message; the token is never shown), a bad setting.
+ *   `peer-id`: calling-server's end reason), then:
+ *   - EOS when the call had been connected, however it ended (hung up, also for everyone; the
+ *     far end vanished, 410/301005; a token expired, 495/4507): the remote streams end and the
+ *     pipeline with them, so recorders finalise their files and `gst-launch-1.0` exits 0;
+ *   - an error when it never connected (rejected, no answer, callee offline), unless its code is 0;
+ * - an error when it cannot go on before the call is connected: no connection, a refused token
+ *   (`RESOURCE NOT_AUTHORIZED`, with 401/4507 in the message; the token is never shown), a bad
+ *   setting. Once connected, losing calling-server is a warning, and EOS as above.
  * Going back to READY hangs up and closes the connection.
  *
  * A signaller given with #CallBin:signaller may report the same way: callbin reacts to the
@@ -72,6 +82,7 @@
 #include "call_bin.h"
 
 #include <gst/sdp/sdp.h>
+#include <gst/video/video.h>
 #include <gst/webrtc/webrtc.h>
 
 #include <algorithm>
@@ -80,6 +91,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "call_participant_demux.h"
@@ -101,9 +113,19 @@ namespace {
 constexpr guint kDefaultLatency = 80;
 constexpr gboolean kDefaultMuted = FALSE;
 constexpr guint kOpusBitrate = 32000;
-// Opus is sent with this payload type on the first audio transceiver, the next ones counting up.
+// Opus is sent with this payload type on the first audio transceiver, the next ones counting up;
+// VP8 likewise from kFirstVideoPayloadType. Both sides of a call number them the same way, so an
+// answerer's transceivers match the offer's media (webrtcbin 1.22 never renumbers what it sends).
+// What is left up to 127 is webrtcbin's, for the retransmission (RTX) payloads it adds.
 constexpr guint kFirstAudioPayloadType = 96;
-constexpr size_t kMaxAudioPads = 16;
+constexpr size_t kMaxAudioPads = 8;
+constexpr guint kFirstVideoPayloadType = 104;
+constexpr size_t kMaxVideoPads = 4;
+// VP8 for calls: about 1 Mb/s suits 640x480 at 30 frames a second.
+constexpr guint kVp8Bitrate = 1000000;
+// Periodic keyframes cost bitrate spikes for nothing in a call: the far end asks for one (PLI/FIR)
+// when it needs one, and callbin forces one when the connection comes up.
+constexpr gint kVp8KeyframeMaxDistance = 3000;
 
 enum {
     PROP_0,
@@ -129,6 +151,8 @@ guint binSignals[SIGNAL_COUNT];
 
 GstStaticPadTemplate audioSinkTemplate =
     GST_STATIC_PAD_TEMPLATE("audio_%u", GST_PAD_SINK, GST_PAD_REQUEST, GST_STATIC_CAPS("audio/x-raw"));
+GstStaticPadTemplate videoSinkTemplate =
+    GST_STATIC_PAD_TEMPLATE("video_%u", GST_PAD_SINK, GST_PAD_REQUEST, GST_STATIC_CAPS("video/x-raw"));
 GstStaticPadTemplate audioSrcTemplate =
     GST_STATIC_PAD_TEMPLATE("audio_%s", GST_PAD_SRC, GST_PAD_SOMETIMES, GST_STATIC_CAPS("audio/x-opus"));
 GstStaticPadTemplate videoSrcTemplate =
@@ -145,6 +169,13 @@ constexpr ReceiveCodec kReceiveCodecs[] = {
     {"VP8", "video", "rtpvp8depay"},
 };
 
+enum class Kind { Audio, Video };
+
+const char* kindName(Kind kind)
+{
+    return kind == Kind::Audio ? "audio" : "video";
+}
+
 RefPtr<GstCaps> opusRtpCaps(guint payloadType)
 {
     return RefPtr<GstCaps>::adopt(gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, "audio",
@@ -153,11 +184,26 @@ RefPtr<GstCaps> opusRtpCaps(guint payloadType)
                                                       "payload", G_TYPE_INT, gint(payloadType), nullptr));
 }
 
+RefPtr<GstCaps> vp8RtpCaps(guint payloadType)
+{
+    return RefPtr<GstCaps>::adopt(gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, "video",
+                                                      "encoding-name", G_TYPE_STRING, "VP8", "clock-rate",
+                                                      G_TYPE_INT, 90000, "payload", G_TYPE_INT, gint(payloadType),
+                                                      nullptr));
+}
+
+RefPtr<GstCaps> rtpCaps(Kind kind, guint payloadType)
+{
+    return kind == Kind::Audio ? opusRtpCaps(payloadType) : vp8RtpCaps(payloadType);
+}
+
 // One request sink pad and the encoding chain behind it.
 struct SendSlot {
+    Kind kind = Kind::Audio;
     RefPtr<GstPad> ghost;
     std::vector<RefPtr<GstElement>> elements;  // in link order
-    RefPtr<GstElement> volume;
+    RefPtr<GstElement> volume;                 // audio: mute
+    RefPtr<GstElement> encoder;                // video: where forced keyframes go
     guint payloadType = 0;
     RefPtr<GstPad> webrtcPad;  // the sink pad of the current webrtcbin it feeds
 };
@@ -220,6 +266,7 @@ struct CallBinState {
 
     std::vector<std::unique_ptr<SendSlot>> sendSlots;
     guint nextAudioIndex = 0;
+    guint nextVideoIndex = 0;
     std::vector<ReceiveChain> receiveChains;
 
     // The signaller's handlers, connected from PAUSED to READY.
@@ -234,6 +281,11 @@ struct CallBinState {
     GstWebRTCPeerConnectionState connectionState = GST_WEBRTC_PEER_CONNECTION_STATE_NEW;
     // The peer left: media in both directions is dropped until the next call. Read by pad probes.
     std::atomic<bool> sessionEnded = false;
+    // The signaller said the call was connected: from then on, any end of it ends the pipeline with
+    // EOS (recordings finalise) rather than an error. Reset when the signaller starts.
+    bool callConnected = false;
+    // The remote streams were ended for good (EOS): once per call.
+    bool remoteStreamsEnded = false;
 };
 
 struct _CallBin {
@@ -465,7 +517,7 @@ static void onSessionRequested(CallSignaller*, const gchar* peerId, const gchar*
     auto* self = CALL_BIN(data);
     CallBinState& state = *self->state;
     guint64 generation = 0;
-    bool addReceiver = false;
+    bool addReceivers = false;
     {
         std::lock_guard lock(state.mutex);
         if (state.negotiating) {
@@ -481,18 +533,21 @@ static void onSessionRequested(CallSignaller*, const gchar* peerId, const gchar*
         std::lock_guard lock(state.mutex);
         state.peerDisplayName = displayName ? displayName : "";
         state.negotiating = true;
-        addReceiver = state.sendSlots.empty();
+        addReceivers = state.sendSlots.empty();
     }
     GST_INFO_OBJECT(self, "offering to %s", peerId);
-    if (addReceiver) {
-        // Nothing to send: offer to receive audio anyway, as a recorder wants.
-        RefPtr<GstCaps> caps = opusRtpCaps(kFirstAudioPayloadType);
-        GstWebRTCRTPTransceiver* transceiver = nullptr;
-        g_signal_emit_by_name(current.webrtc.get(), "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
-                              caps.get(), &transceiver);
-        if (transceiver) {
-            g_object_set(transceiver, "do-nack", TRUE, nullptr);
-            gst_object_unref(transceiver);
+    if (addReceivers) {
+        // Nothing to send: offer to receive audio and video anyway, as a recorder wants.
+        for (Kind kind : {Kind::Audio, Kind::Video}) {
+            RefPtr<GstCaps> caps =
+                rtpCaps(kind, kind == Kind::Audio ? kFirstAudioPayloadType : kFirstVideoPayloadType);
+            GstWebRTCRTPTransceiver* transceiver = nullptr;
+            g_signal_emit_by_name(current.webrtc.get(), "add-transceiver",
+                                  GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps.get(), &transceiver);
+            if (transceiver) {
+                g_object_set(transceiver, "do-nack", TRUE, nullptr);
+                gst_object_unref(transceiver);
+            }
         }
     }
     auto offered = RefPtr<GstPromise>::adopt(newPromise(self, generation, peerId, onOfferCreated));
@@ -585,41 +640,69 @@ static void onCallStateChanged(CallSignaller*, const gchar* callState, const gch
 {
     auto* self = CALL_BIN(data);
     GST_INFO_OBJECT(self, "call %s: %s", callId, callState);
+    if (g_strcmp0(callState, "connected") == 0) {
+        std::lock_guard lock(self->state->mutex);
+        self->state->callConnected = true;
+    }
     GstStructure* structure = gst_structure_new("call-state", "state", G_TYPE_STRING, callState, "call-id",
                                                 G_TYPE_STRING, callId, "peer-id", G_TYPE_STRING, peerId, nullptr);
     gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), structure));
 }
 
-// The call is over: a "call-ended" element message, then the pipeline ends: EOS after a hang up
-// (code 0), an error for any other end (rejected, no answer, offline, lost, token expired).
+// Ends the remote streams for good and posts EOS, from GStreamer's async-call thread: the EOS goes
+// through the demuxer's streaming side, not on the signaller's thread.
+static void endCallWithEos(CallBin* self)
+{
+    gst_element_call_async(
+        GST_ELEMENT(self), [](GstElement* element, gpointer) { endRemoteStreams(CALL_BIN(element), gst_event_new_eos()); },
+        nullptr, nullptr);
+}
+
+static bool wasConnected(CallBin* self)
+{
+    std::lock_guard lock(self->state->mutex);
+    return self->state->callConnected;
+}
+
+// The call is over: a "call-ended" element message, then the pipeline ends. A call that was
+// connected ends with EOS whatever the reason (a hang up, the far end vanished, a token expired,
+// hung up for everyone), so that recorders finalise their files; one that never connected (rejected,
+// no answer, callee offline) is an error, unless it ended with code 0.
 static void onCallEnded(CallSignaller*, gint code, gint subCode, const gchar* message, gpointer data)
 {
     auto* self = CALL_BIN(data);
     std::string peerId;
+    bool connected = false;
     {
         std::lock_guard lock(self->state->mutex);
         peerId = self->state->peerId;
+        connected = self->state->callConnected;
     }
     GST_INFO_OBJECT(self, "the call ended: %d/%d %s", code, subCode, message);
     GstStructure* structure =
         gst_structure_new("call-ended", "code", G_TYPE_INT, code, "sub-code", G_TYPE_INT, subCode, "message",
                           G_TYPE_STRING, message, "peer-id", G_TYPE_STRING, peerId.c_str(), nullptr);
     gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), structure));
-    if (code != 0) {
+    if (code != 0 && !connected) {
         GST_ELEMENT_ERROR(self, RESOURCE, FAILED, ("The call ended: %s (%d/%d).", message, code, subCode),
                           ("calling-server's end reason: code %d, subCode %d", code, subCode));
         return;
     }
-    // The EOS goes through the demuxer's streaming side: not on the signaller's thread.
-    gst_element_call_async(
-        GST_ELEMENT(self), [](GstElement* element, gpointer) { endRemoteStreams(CALL_BIN(element), gst_event_new_eos()); },
-        nullptr, nullptr);
+    endCallWithEos(self);
 }
 
 static void onSignallerError(CallSignaller*, gint code, gint subCode, const gchar* message, gpointer data)
 {
     auto* self = CALL_BIN(data);
     // The message is the signaller's, which never quotes the access token.
+    if (wasConnected(self)) {
+        // The call was connected: whatever happened to the signalling, its recording must survive.
+        GST_ELEMENT_WARNING(self, RESOURCE, OPEN_READ_WRITE, ("The call ended: %s (%d/%d).", message, code, subCode),
+                            ("the signaller's error after the call was connected: code %d, subCode %d", code,
+                             subCode));
+        endCallWithEos(self);
+        return;
+    }
     if (code == 401 || code == 403)
         GST_ELEMENT_ERROR(self, RESOURCE, NOT_AUTHORIZED, ("%s (%d/%d).", message, code, subCode),
                           ("the signaller's error: code %d, subCode %d", code, subCode));
@@ -653,6 +736,26 @@ static void onIceCandidate(GstElement* webrtc, guint mlineIndex, const gchar* ca
 
 static GParamSpec* properties[N_PROPERTIES];
 
+// Asks each video encoder for a keyframe, as an upstream force-key-unit event on its src pad: what
+// a far end's PLI or FIR becomes too (rtpbin turns them into the same event, which the payloader
+// passes up).
+static void forceKeyframes(GstElement* element, gpointer)
+{
+    auto* self = CALL_BIN(element);
+    std::vector<RefPtr<GstPad>> pads;
+    {
+        std::lock_guard lock(self->state->mutex);
+        for (auto& slot : self->state->sendSlots) {
+            if (slot->kind == Kind::Video)
+                pads.push_back(RefPtr<GstPad>::adopt(gst_element_get_static_pad(slot->encoder.get(), "src")));
+        }
+    }
+    for (RefPtr<GstPad>& pad : pads) {
+        GST_DEBUG_OBJECT(self, "forcing a keyframe");
+        gst_pad_send_event(pad.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+    }
+}
+
 // webrtcbin notifies from its own thread; so does callbin's connection-state.
 static void onConnectionState(GstElement* webrtc, GParamSpec*, gpointer data)
 {
@@ -667,6 +770,11 @@ static void onConnectionState(GstElement* webrtc, GParamSpec*, gpointer data)
         state.connectionState = current;
     }
     GST_INFO_OBJECT(self, "peer connection state %d", int(current));
+    // The frames sent before DTLS completed are lost, the first keyframe with them: the far end could
+    // decode nothing until the next one. Not from webrtcbin's thread: the encoder's stream lock may be
+    // held by a thread pushing into webrtcbin.
+    if (current == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED)
+        gst_element_call_async(GST_ELEMENT(self), forceKeyframes, nullptr, nullptr);
     g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_CONNECTION_STATE]);
 }
 
@@ -730,6 +838,10 @@ static void onWebrtcPadAdded(GstElement* webrtc, GstPad* pad, gpointer data)
         chain.tail = makeElement(self, codec->depayloader);
         if (!chain.tail)
             return;
+        // Video: after a loss, nothing goes out until the next keyframe (a recorder never stores a
+        // frame that cannot be decoded), and the loss asks the sender for one (a PLI).
+        if (g_str_equal(codec->kind, "video"))
+            g_object_set(chain.tail.get(), "request-keyframe", TRUE, "wait-for-keyframe", TRUE, nullptr);
         gst_bin_add(GST_BIN(self), chain.tail.get());
         gst_element_sync_state_with_parent(chain.tail.get());
         g_autoptr(GstPad) depaySrc = gst_element_get_static_pad(chain.tail.get(), "src");
@@ -811,24 +923,24 @@ static void onParticipantStreamEnded(GstElement*, const gchar* participantId, co
 // is negotiated.
 static bool attachSendSlot(CallBin* self, GstElement* webrtc, SendSlot& slot)
 {
-    RefPtr<GstCaps> caps = opusRtpCaps(slot.payloadType);
+    RefPtr<GstCaps> caps = rtpCaps(slot.kind, slot.payloadType);
     GstPadTemplate* templ = gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(webrtc), "sink_%u");
     // Requesting with caps makes webrtcbin create a transceiver of that kind for this pad alone.
     slot.webrtcPad = RefPtr<GstPad>::adopt(gst_element_request_pad(webrtc, templ, nullptr, caps.get()));
     if (!slot.webrtcPad) {
-        GST_ELEMENT_ERROR(self, CORE, PAD, ("Could not add an audio stream to the call."),
+        GST_ELEMENT_ERROR(self, CORE, PAD, ("Could not add an %s stream to the call.", kindName(slot.kind)),
                           ("webrtcbin refused a sink pad"));
         return false;
     }
     g_autoptr(GstWebRTCRTPTransceiver) transceiver = nullptr;
     g_object_get(slot.webrtcPad.get(), "transceiver", &transceiver, nullptr);
-    // webrtcbin 1.22 leaves NACK off per transceiver; the codec preference makes the offer name Opus
-    // with our payload type even before the first buffer has given the pad caps.
+    // webrtcbin 1.22 leaves NACK off per transceiver; the codec preference makes the offer name the
+    // codec with our payload type even before the first buffer has given the pad caps.
     if (transceiver)
         g_object_set(transceiver, "do-nack", TRUE, "codec-preferences", caps.get(), nullptr);
     g_autoptr(GstPad) src = gst_element_get_static_pad(slot.elements.back().get(), "src");
     if (gst_pad_link(src, slot.webrtcPad.get()) != GST_PAD_LINK_OK) {
-        GST_ELEMENT_ERROR(self, CORE, PAD, ("Could not add an audio stream to the call."),
+        GST_ELEMENT_ERROR(self, CORE, PAD, ("Could not add an %s stream to the call.", kindName(slot.kind)),
                           ("linking the encoder to webrtcbin failed"));
         return false;
     }
@@ -951,6 +1063,8 @@ static void startSignaller(CallBin* self)
         std::lock_guard lock(state.mutex);
         signaller = state.signaller;
         state.running = true;
+        state.callConnected = false;
+        state.remoteStreamsEnded = false;
     }
     if (!signaller) {
         GST_WARNING_OBJECT(self, "no signaller: this call will never be negotiated");
@@ -993,13 +1107,77 @@ static void stopSignaller(CallBin* self)
 // ---------------------------------------------------------------------------------------------
 // The element
 
+// The encoding chain of an audio_%u pad: 48 kHz mono Opus for voice.
+static bool buildAudioChain(CallBin* self, SendSlot& slot, bool muted)
+{
+    for (const char* factory : {"audioconvert", "audioresample", "capsfilter", "volume", "opusenc", "rtpopuspay"}) {
+        RefPtr<GstElement> element = makeElement(self, factory);
+        if (!element)
+            return false;
+        slot.elements.push_back(std::move(element));
+    }
+    GstElement* rawFilter = slot.elements[2].get();
+    slot.volume = slot.elements[3];
+    GstElement* encoder = slot.elements[4].get();
+    GstElement* payloader = slot.elements[5].get();
+
+    // Calls are mono; Opus codes 48 kHz natively.
+    g_autoptr(GstCaps) rawCaps = gst_caps_from_string("audio/x-raw, rate=(int)48000, channels=(int)1");
+    g_object_set(rawFilter, "caps", rawCaps, nullptr);
+    g_object_set(slot.volume.get(), "mute", muted, nullptr);
+    // Voice at 32 kb/s with in-band FEC, which recovers single lost packets. No DTX: a steady packet
+    // flow keeps the far end's jitterbuffer and recorders free of long gaps.
+    gst_util_set_object_arg(G_OBJECT(encoder), "audio-type", "voice");
+    g_object_set(encoder, "bitrate", kOpusBitrate, "inband-fec", TRUE, "packet-loss-percentage", 10, nullptr);
+    g_object_set(payloader, "pt", slot.payloadType, nullptr);
+    return true;
+}
+
+// The encoding chain of a video_%u pad: VP8 tuned for real time, at the sender's size.
+static bool buildVideoChain(CallBin* self, SendSlot& slot)
+{
+    for (const char* factory : {"queue", "videoconvert", "vp8enc", "rtpvp8pay"}) {
+        RefPtr<GstElement> element = makeElement(self, factory);
+        if (!element)
+            return false;
+        slot.elements.push_back(std::move(element));
+    }
+    GstElement* queue = slot.elements[0].get();
+    slot.encoder = slot.elements[2];
+    GstElement* payloader = slot.elements[3].get();
+
+    // The camera never waits for the encoder: when it falls behind, the oldest frame goes.
+    g_object_set(queue, "max-size-buffers", 2u, "max-size-bytes", 0u, "max-size-time", guint64(0), nullptr);
+    gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
+    // Real time (deadline 1), fast (cpu-used), constant bitrate with a short client buffer, error
+    // resilient so a lost packet spoils less, keyframes only when needed and none too big.
+    GObject* encoder = G_OBJECT(slot.encoder.get());
+    gst_util_set_object_arg(encoder, "end-usage", "cbr");
+    gst_util_set_object_arg(encoder, "error-resilient", "default");
+    g_object_set(encoder, "deadline", gint64(1), "cpu-used", 8, "threads", 2, "target-bitrate", gint(kVp8Bitrate),
+                 "keyframe-max-dist", kVp8KeyframeMaxDistance, "buffer-size", 1000, "buffer-initial-size", 500,
+                 "buffer-optimal-size", 600, "max-intra-bitrate", 300, "lag-in-frames", 0, nullptr);
+    // 15-bit picture ids let the far end tell which frames a loss broke.
+    gst_util_set_object_arg(G_OBJECT(payloader), "picture-id-mode", "15-bit");
+    g_object_set(payloader, "pt", slot.payloadType, nullptr);
+    return true;
+}
+
 static GstPad* call_bin_request_new_pad(GstElement* element, GstPadTemplate* templ, const gchar* requestedName,
                                         const GstCaps*)
 {
     auto* self = CALL_BIN(element);
     CallBinState& state = *self->state;
-    if (g_strcmp0(templ->name_template, "audio_%u") != 0)
+    Kind kind;
+    if (g_strcmp0(templ->name_template, "audio_%u") == 0)
+        kind = Kind::Audio;
+    else if (g_strcmp0(templ->name_template, "video_%u") == 0)
+        kind = Kind::Video;
+    else
         return nullptr;
+    const char* prefix = kindName(kind);
+    const size_t maxPads = kind == Kind::Audio ? kMaxAudioPads : kMaxVideoPads;
+    const guint firstPayloadType = kind == Kind::Audio ? kFirstAudioPayloadType : kFirstVideoPayloadType;
 
     // Serialises with state changes, which attach the slots to a new webrtcbin.
     std::unique_lock structure(state.structureMutex);
@@ -1010,26 +1188,29 @@ static GstPad* call_bin_request_new_pad(GstElement* element, GstPadTemplate* tem
     {
         std::lock_guard lock(state.mutex);
         if (state.negotiating) {
-            GST_WARNING_OBJECT(self, "audio pads must be requested before the call is negotiated");
+            GST_WARNING_OBJECT(self, "%s pads must be requested before the call is negotiated", prefix);
             return nullptr;
         }
-        // Dynamic payload types end at 127.
-        if (state.sendSlots.size() >= kMaxAudioPads) {
-            GST_WARNING_OBJECT(self, "no more than %zu audio pads", kMaxAudioPads);
+        size_t ofKind = std::count_if(state.sendSlots.begin(), state.sendSlots.end(),
+                                      [&](const std::unique_ptr<SendSlot>& slot) { return slot->kind == kind; });
+        if (ofKind >= maxPads) {
+            GST_WARNING_OBJECT(self, "no more than %zu %s pads", maxPads, prefix);
             return nullptr;
         }
-        index = state.nextAudioIndex;
-        if (requestedName && sscanf(requestedName, "audio_%u", &index) != 1)
-            index = state.nextAudioIndex;
-        std::string wanted = "audio_" + std::to_string(index);
+        guint& nextIndex = kind == Kind::Audio ? state.nextAudioIndex : state.nextVideoIndex;
+        index = nextIndex;
+        std::string format = std::string(prefix) + "_%u";
+        if (requestedName && sscanf(requestedName, format.c_str(), &index) != 1)
+            index = nextIndex;
+        std::string wanted = std::string(prefix) + "_" + std::to_string(index);
         for (auto& slot : state.sendSlots) {
             if (GST_PAD_NAME(slot->ghost.get()) == wanted) {
                 GST_WARNING_OBJECT(self, "%s is already in use", wanted.c_str());
                 return nullptr;
             }
         }
-        state.nextAudioIndex = std::max(state.nextAudioIndex, index + 1);
-        payloadType = kFirstAudioPayloadType + guint(state.sendSlots.size());
+        nextIndex = std::max(nextIndex, index + 1);
+        payloadType = firstPayloadType + guint(ofKind);
         auto usedBySlot = [&](guint candidate) {
             return std::any_of(state.sendSlots.begin(), state.sendSlots.end(),
                                [&](const std::unique_ptr<SendSlot>& slot) { return slot->payloadType == candidate; });
@@ -1041,31 +1222,16 @@ static GstPad* call_bin_request_new_pad(GstElement* element, GstPadTemplate* tem
     }
 
     auto slot = std::make_unique<SendSlot>();
+    slot->kind = kind;
     slot->payloadType = payloadType;
-    for (const char* factory : {"audioconvert", "audioresample", "capsfilter", "volume", "opusenc", "rtpopuspay",
-                                "capsfilter"}) {
-        RefPtr<GstElement> element = makeElement(self, factory);
-        if (!element)
-            return nullptr;
-        slot->elements.push_back(std::move(element));
-    }
-    GstElement* rawFilter = slot->elements[2].get();
-    slot->volume = slot->elements[3];
-    GstElement* encoder = slot->elements[4].get();
-    GstElement* payloader = slot->elements[5].get();
-    GstElement* rtpFilter = slot->elements[6].get();
-
-    // Calls are mono; Opus codes 48 kHz natively.
-    g_autoptr(GstCaps) rawCaps = gst_caps_from_string("audio/x-raw, rate=(int)48000, channels=(int)1");
-    g_object_set(rawFilter, "caps", rawCaps, nullptr);
-    g_object_set(slot->volume.get(), "mute", muted, nullptr);
-    // Voice at 32 kb/s with in-band FEC, which recovers single lost packets. No DTX: a steady packet
-    // flow keeps the far end's jitterbuffer and recorders free of long gaps.
-    gst_util_set_object_arg(G_OBJECT(encoder), "audio-type", "voice");
-    g_object_set(encoder, "bitrate", kOpusBitrate, "inband-fec", TRUE, "packet-loss-percentage", 10, nullptr);
-    g_object_set(payloader, "pt", slot->payloadType, nullptr);
-    RefPtr<GstCaps> rtpCaps = opusRtpCaps(slot->payloadType);
-    g_object_set(rtpFilter, "caps", rtpCaps.get(), nullptr);
+    if (!(kind == Kind::Audio ? buildAudioChain(self, *slot, muted) : buildVideoChain(self, *slot)))
+        return nullptr;
+    slot->elements.push_back(makeElement(self, "capsfilter"));
+    if (!slot->elements.back())
+        return nullptr;
+    GstElement* rtpFilter = slot->elements.back().get();
+    RefPtr<GstCaps> caps = rtpCaps(kind, slot->payloadType);
+    g_object_set(rtpFilter, "caps", caps.get(), nullptr);
 
     for (auto& element : slot->elements)
         gst_bin_add(GST_BIN(self), element.get());
@@ -1075,7 +1241,7 @@ static GstPad* call_bin_request_new_pad(GstElement* element, GstPadTemplate* tem
     gst_pad_add_probe(rtpSrc, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
                       dropAfterSessionEnd, &state, nullptr);
 
-    std::string name = "audio_" + std::to_string(index);
+    std::string name = std::string(prefix) + "_" + std::to_string(index);
     g_autoptr(GstPad) target = gst_element_get_static_pad(slot->elements.front().get(), "sink");
     slot->ghost = RefPtr<GstPad>::adopt(gst_ghost_pad_new_from_template(name.c_str(), target, templ));
 
@@ -1136,13 +1302,16 @@ static void call_bin_release_pad(GstElement* element, GstPad* pad)
 static gboolean endRemoteStreams(CallBin* self, GstEvent* eos)
 {
     RefPtr<GstElement> demux;
+    bool again = false;
     {
         std::lock_guard lock(self->state->mutex);
         demux = self->state->demux;
+        again = std::exchange(self->state->remoteStreamsEnded, true);
     }
-    if (!demux) {
+    // Once per call: a call that ends while gst-launch-1.0 -e already ended it posts no second EOS.
+    if (!demux || again) {
         gst_event_unref(eos);
-        return FALSE;
+        return demux != nullptr;
     }
     guint32 seqnum = gst_event_get_seqnum(eos);
     gboolean ended = gst_element_send_event(demux.get(), eos);
@@ -1245,6 +1414,12 @@ static GstStateChangeReturn call_bin_change_state(GstElement* element, GstStateC
     default:
         break;
     }
+    // callbin is a live source of the remote streams: nothing comes before the call is connected,
+    // and a pipeline must not wait for it to preroll (webrtcbin's own live sources appear only once
+    // the call is negotiated).
+    if (ret == GST_STATE_CHANGE_SUCCESS &&
+        (transition == GST_STATE_CHANGE_READY_TO_PAUSED || transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED))
+        ret = GST_STATE_CHANGE_NO_PREROLL;
     return ret;
 }
 
@@ -1487,6 +1662,7 @@ static void call_bin_class_init(CallBinClass* klass)
     elementClass->change_state = call_bin_change_state;
 
     gst_element_class_add_static_pad_template(elementClass, &audioSinkTemplate);
+    gst_element_class_add_static_pad_template(elementClass, &videoSinkTemplate);
     gst_element_class_add_static_pad_template_with_gtype(elementClass, &audioSrcTemplate, CALL_TYPE_BIN_PAD);
     gst_element_class_add_static_pad_template_with_gtype(elementClass, &videoSrcTemplate, CALL_TYPE_BIN_PAD);
     gst_element_class_set_static_metadata(elementClass, "Call", "Generic/Bin/Network/RTP",

@@ -6,6 +6,7 @@
 #include <gst/webrtc/webrtc.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -165,15 +166,86 @@ private:
 
 constexpr double kReceiveOnly = 0;
 
-// One side of the call: audiotestsrc ! callbin (or callbin alone, receive-only), and each remote
-// pad decoded into a Listener.
+// What a side sends as video: a solid colour (0xRRGGBB) at a size.
+struct VideoSpec {
+    int width = 0;
+    int height = 0;
+    guint32 rgb = 0;
+};
+
+// What one side decodes of the other's video: frames, their size and the centre pixel.
+class Viewer {
+public:
+    explicit Viewer(Waker waker) : waker_(waker) {}
+
+    void add(int width, int height, guint32 centre)
+    {
+        {
+            std::lock_guard lock(mutex_);
+            ++frames_;
+            width_ = width;
+            height_ = height;
+            centre_ = centre;
+        }
+        waker_();
+    }
+
+    size_t frames() const
+    {
+        std::lock_guard lock(mutex_);
+        return frames_;
+    }
+
+    // The last frame has the size and, in its centre, the colour (each channel within 24).
+    bool sees(const VideoSpec& expected) const
+    {
+        std::lock_guard lock(mutex_);
+        if (frames_ == 0 || width_ != expected.width || height_ != expected.height)
+            return false;
+        for (int shift : {16, 8, 0}) {
+            int got = int((centre_ >> shift) & 0xff);
+            int want = int((expected.rgb >> shift) & 0xff);
+            if (std::abs(got - want) > 24)
+                return false;
+        }
+        return true;
+    }
+
+    std::string describe() const
+    {
+        std::lock_guard lock(mutex_);
+        char centre[16];
+        snprintf(centre, sizeof centre, "%06x", centre_);
+        return std::to_string(frames_) + " frames, the last " + std::to_string(width_) + "x" +
+               std::to_string(height_) + " with 0x" + centre + " in its centre";
+    }
+
+private:
+    Waker waker_;
+    mutable std::mutex mutex_;
+    size_t frames_ = 0;
+    int width_ = 0;
+    int height_ = 0;
+    guint32 centre_ = 0;
+};
+
+// One side of the call: audiotestsrc ! callbin (or callbin alone, receive-only), optionally a
+// videotestsrc of a solid colour too, and each remote pad decoded into a Listener or a Viewer.
 struct Endpoint {
-    Endpoint(const char* name, double frequency, CallSignaller* signaller, Waker waker) : listener(waker), waker(waker)
+    Endpoint(const char* name, double frequency, CallSignaller* signaller, Waker waker, VideoSpec video = {})
+        : listener(waker), viewer(waker), waker(waker)
     {
         std::string description = "audiotestsrc is-live=true wave=sine volume=0.5 freq=" + std::to_string(frequency) +
                                   " ! callbin name=call";
         if (frequency == kReceiveOnly)
             description = "pipeline. ( callbin name=call )";
+        if (video.width > 0) {
+            char colour[16];
+            snprintf(colour, sizeof colour, "0xff%06x", video.rgb);
+            description += " videotestsrc is-live=true pattern=solid-color foreground-color=" + std::string(colour) +
+                           " ! video/x-raw,width=" + std::to_string(video.width) +
+                           ",height=" + std::to_string(video.height) + ",framerate=30/1 ! call.video_0";
+        }
         g_autoptr(GError) error = nullptr;
         pipeline = RefPtr<GstElement>::adopt(gst_parse_launch(description.c_str(), &error));
         EXPECT_TRUE(pipeline) << (error ? error->message : "");
@@ -203,6 +275,10 @@ struct Endpoint {
             g_object_get(pad, "participant-id", &participant, "display-name", &displayName, nullptr);
             self->participantIds.push_back(participant ? participant : "");
             self->displayNames.push_back(displayName ? displayName : "");
+        }
+        if (g_str_has_prefix(GST_PAD_NAME(pad), "video_")) {
+            self->linkVideo(pad);
+            return;
         }
         // The application's part: decode, here to float samples for analysis.
         g_autoptr(GError) error = nullptr;
@@ -236,6 +312,43 @@ struct Endpoint {
         self->waker();
     }
 
+    // Decodes a remote video pad to RGB frames for the Viewer.
+    void linkVideo(GstPad* pad)
+    {
+        g_autoptr(GError) error = nullptr;
+        GstElement* decoder = gst_parse_bin_from_description(
+            "queue ! vp8dec ! videoconvert ! video/x-raw,format=RGB ! appsink name=sink sync=false async=false", TRUE,
+            &error);
+        ASSERT_NE(decoder, nullptr) << error->message;
+        g_autoptr(GstElement) sink = gst_bin_get_by_name(GST_BIN(decoder), "sink");
+        GstAppSinkCallbacks callbacks = {};
+        callbacks.new_sample = [](GstAppSink* appsink, gpointer data) {
+            g_autoptr(GstSample) sample = gst_app_sink_pull_sample(appsink);
+            if (!sample)
+                return GST_FLOW_OK;
+            const GstStructure* caps = gst_caps_get_structure(gst_sample_get_caps(sample), 0);
+            int width = 0, height = 0;
+            gst_structure_get_int(caps, "width", &width);
+            gst_structure_get_int(caps, "height", &height);
+            GstMapInfo map;
+            if (width > 0 && height > 0 && gst_buffer_map(gst_sample_get_buffer(sample), &map, GST_MAP_READ)) {
+                size_t stride = (size_t(width) * 3 + 3) & ~size_t(3);  // GStreamer's RGB rows
+                const guint8* pixel = map.data + size_t(height / 2) * stride + size_t(width / 2) * 3;
+                if (pixel + 3 <= map.data + map.size)
+                    static_cast<Endpoint*>(data)->viewer.add(width, height,
+                                                             guint32(pixel[0]) << 16 | guint32(pixel[1]) << 8 | pixel[2]);
+                gst_buffer_unmap(gst_sample_get_buffer(sample), &map);
+            }
+            return GST_FLOW_OK;
+        };
+        gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, this, nullptr);
+        gst_bin_add(GST_BIN(pipeline.get()), decoder);
+        gst_element_sync_state_with_parent(decoder);
+        g_autoptr(GstPad) decoderSink = gst_element_get_static_pad(decoder, "sink");
+        EXPECT_EQ(gst_pad_link(pad, decoderSink), GST_PAD_LINK_OK);
+        waker();
+    }
+
     static void onStreamEnded(GstElement*, const gchar* participantId, const gchar* padName, gpointer data)
     {
         auto* self = static_cast<Endpoint*>(data);
@@ -267,6 +380,7 @@ struct Endpoint {
     RefPtr<GstElement> pipeline;
     RefPtr<GstElement> callbin;
     Listener listener;
+    Viewer viewer;
     Waker waker;
     std::atomic<bool> sawEos = false;
     std::mutex mutex;
@@ -380,6 +494,15 @@ TEST_F(CallBinTest, DescribesItselfForGstInspect)
     EXPECT_EQ(GST_PAD_TEMPLATE_DIRECTION(sink), GST_PAD_SINK);
     g_autoptr(GstCaps) raw = gst_caps_from_string("audio/x-raw");
     EXPECT_TRUE(gst_caps_can_intersect(GST_PAD_TEMPLATE_CAPS(sink), raw));
+    GstPadTemplate* videoSink = gst_element_get_pad_template(callbin.get(), "video_%u");
+    ASSERT_NE(videoSink, nullptr);
+    EXPECT_EQ(GST_PAD_TEMPLATE_PRESENCE(videoSink), GST_PAD_REQUEST);
+    g_autoptr(GstCaps) rawVideo = gst_caps_from_string("video/x-raw");
+    EXPECT_TRUE(gst_caps_can_intersect(GST_PAD_TEMPLATE_CAPS(videoSink), rawVideo));
+    GstPadTemplate* videoSrc = gst_element_get_pad_template(callbin.get(), "video_%s");
+    ASSERT_NE(videoSrc, nullptr);
+    g_autoptr(GstCaps) vp8 = gst_caps_from_string("video/x-vp8");
+    EXPECT_TRUE(gst_caps_is_subset(GST_PAD_TEMPLATE_CAPS(videoSrc), vp8));
     GstPadTemplate* src = gst_element_get_pad_template(callbin.get(), "audio_%s");
     ASSERT_NE(src, nullptr);
     EXPECT_EQ(GST_PAD_TEMPLATE_PRESENCE(src), GST_PAD_SOMETIMES);
@@ -509,6 +632,26 @@ TEST_F(CallBinTest, NullPlayingNull)
     }
 }
 
+TEST_F(CallBinTest, IsALiveSourceSoARecorderReachesPlayingBeforeTheCall)
+{
+    // A recorder that sends nothing: its sink waits for remote media that only a call brings. As a
+    // live source, callbin tells the pipeline not to wait for it to preroll.
+    g_autoptr(GError) error = nullptr;
+    auto pipeline = RefPtr<GstElement>::adopt(
+        gst_parse_launch("callbin name=call call. ! queue ! fakesink name=recorder", &error));
+    ASSERT_TRUE(pipeline) << (error ? error->message : "");
+    EXPECT_EQ(gst_element_set_state(pipeline.get(), GST_STATE_PAUSED), GST_STATE_CHANGE_NO_PREROLL);
+    // callbin (and webrtcbin in it) plays at once; the recorder completes its state change when the
+    // first remote buffer comes, as sinks in any live pipeline do.
+    ASSERT_NE(gst_element_set_state(pipeline.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+    g_autoptr(GstElement) call = gst_bin_get_by_name(GST_BIN(pipeline.get()), "call");
+    GstState state = GST_STATE_NULL;
+    EXPECT_EQ(gst_element_get_state(call, &state, nullptr, 5 * GST_SECOND), GST_STATE_CHANGE_SUCCESS);
+    EXPECT_EQ(state, GST_STATE_PLAYING);
+    EXPECT_EQ(gst_element_set_state(pipeline.get(), GST_STATE_PAUSED), GST_STATE_CHANGE_NO_PREROLL);
+    ASSERT_EQ(gst_element_set_state(pipeline.get(), GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+}
+
 TEST_F(CallBinTest, TwoCallbinsHearEachOtherAndMuteSilencesTheFarEnd)
 {
     auto pair = calling::test::makeLoopbackPair(kAlice, kBob, context);
@@ -566,6 +709,116 @@ TEST_F(CallBinTest, TwoCallbinsHearEachOtherAndMuteSilencesTheFarEnd)
     g_autoptr(GstBus) bus = gst_element_get_bus(alice.pipeline.get());
     g_autoptr(GstMessage) eos = gst_bus_timed_pop_filtered(bus, 5 * GST_SECOND, GST_MESSAGE_EOS);
     EXPECT_NE(eos, nullptr) << "the pipeline never ended";
+}
+
+// Watches a callbin's VP8 encoder: the keyframes it makes and the keyframe requests it gets.
+struct EncoderWatch {
+    explicit EncoderWatch(GstElement* callbin)
+    {
+        GstIterator* elements = gst_bin_iterate_recurse(GST_BIN(callbin));
+        GValue item = G_VALUE_INIT;
+        while (gst_iterator_next(elements, &item) == GST_ITERATOR_OK) {
+            auto* element = GST_ELEMENT(g_value_get_object(&item));
+            GstElementFactory* factory = gst_element_get_factory(element);
+            if (factory && g_str_equal(GST_OBJECT_NAME(factory), "vp8enc"))
+                encoder = RefPtr<GstElement>::ref(element);
+            g_value_reset(&item);
+        }
+        g_value_unset(&item);
+        gst_iterator_free(elements);
+        if (!encoder)
+            return;
+        g_autoptr(GstPad) src = gst_element_get_static_pad(encoder.get(), "src");
+        gst_pad_add_probe(src, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_UPSTREAM),
+                          onProbe, this, nullptr);
+    }
+
+    static GstPadProbeReturn onProbe(GstPad*, GstPadProbeInfo* info, gpointer data)
+    {
+        auto* self = static_cast<EncoderWatch*>(data);
+        if (GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info); buffer && GST_IS_BUFFER(buffer)) {
+            if (!GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT))
+                ++self->keyframes;
+        } else if (GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info)) {
+            const GstStructure* structure = gst_event_get_structure(event);
+            if (GST_EVENT_TYPE(event) == GST_EVENT_CUSTOM_UPSTREAM && structure &&
+                gst_structure_has_name(structure, "GstForceKeyUnit"))
+                ++self->requests;
+        }
+        return GST_PAD_PROBE_OK;
+    }
+
+    RefPtr<GstElement> encoder;
+    std::atomic<int> keyframes = 0;
+    std::atomic<int> requests = 0;
+};
+
+TEST_F(CallBinTest, VideoBothWaysAtTheSendersSizeAndColourWithAudioAlongside)
+{
+    const VideoSpec aliceVideo{640, 480, 0xff0000};  // red
+    const VideoSpec bobVideo{320, 240, 0x0000ff};    // blue
+    auto pair = calling::test::makeLoopbackPair(kAlice, kBob, context);
+    Endpoint alice("alice", 440, pair.a.get(), waker(), aliceVideo);
+    Endpoint bob("bob", 1000, pair.b.get(), waker(), bobVideo);
+    EncoderWatch bobEncoder(bob.callbin.get());
+    ASSERT_TRUE(bobEncoder.encoder) << "callbin encodes video with vp8enc";
+
+    // Each side's transceivers exist before the offer: one audio, one video, both with NACK.
+    ASSERT_EQ(gst_element_set_state(alice.pipeline.get(), GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
+    g_autoptr(GstElement) webrtc = gst_bin_get_by_name(GST_BIN(alice.callbin.get()), "webrtc");
+    ASSERT_NE(webrtc, nullptr);
+    GArray* transceivers = nullptr;
+    g_signal_emit_by_name(webrtc, "get-transceivers", &transceivers);
+    ASSERT_NE(transceivers, nullptr);
+    ASSERT_EQ(transceivers->len, 2u);
+    for (guint i = 0; i < transceivers->len; ++i) {
+        auto* transceiver = g_array_index(transceivers, GstWebRTCRTPTransceiver*, i);
+        GstWebRTCRTPTransceiverDirection direction = GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_NONE;
+        gboolean nack = FALSE;
+        GstWebRTCKind kind = GST_WEBRTC_KIND_UNKNOWN;
+        g_object_get(transceiver, "direction", &direction, "do-nack", &nack, "kind", &kind, nullptr);
+        EXPECT_EQ(direction, GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV);
+        EXPECT_TRUE(nack);
+        EXPECT_EQ(kind, i == 0 ? GST_WEBRTC_KIND_AUDIO : GST_WEBRTC_KIND_VIDEO);
+    }
+    g_array_unref(transceivers);
+
+    connect(alice, bob, pair.a.get());
+    if (HasFatalFailure())
+        return;
+    ASSERT_TRUE(waitFor(15s, [&] { return alice.viewer.sees(bobVideo) && bob.viewer.sees(aliceVideo); },
+                        {&alice, &bob}))
+        << "Alice sees " << alice.viewer.describe() << "; Bob sees " << bob.viewer.describe();
+    {
+        std::lock_guard lock(alice.mutex);
+        std::vector<std::string> names = alice.padNames;
+        std::sort(names.begin(), names.end());
+        EXPECT_EQ(names, (std::vector<std::string>{kBobPad, std::string("video") + (kBobPad + 5)}))
+            << "one audio and one video pad, named after the participant";
+    }
+    // The keyframe that made Bob's video decodable at Alice's was forced when the connection came up:
+    // the encoder's own first one went out before DTLS completed, and it makes no other for minutes.
+    EXPECT_GE(bobEncoder.requests.load(), 1);
+    EXPECT_GE(bobEncoder.keyframes.load(), 2);
+
+    // Alice asks for a keyframe (what her decoder would do after a loss): it becomes a PLI, Bob's
+    // rtpbin turns it into a request that reaches his encoder, and a keyframe comes out.
+    int requests = bobEncoder.requests;
+    int keyframes = bobEncoder.keyframes;
+    g_autofree gchar* videoPadName = g_strdup_printf("video%s", kBobPad + 5);
+    g_autoptr(GstPad) video = gst_element_get_static_pad(alice.callbin.get(), videoPadName);
+    ASSERT_NE(video, nullptr);
+    GstStructure* request = gst_structure_new("GstForceKeyUnit", "running-time", GST_TYPE_CLOCK_TIME,
+                                              GST_CLOCK_TIME_NONE, "all-headers", G_TYPE_BOOLEAN, TRUE, "count",
+                                              G_TYPE_UINT, 0u, nullptr);
+    gst_pad_send_event(video, gst_event_new_custom(GST_EVENT_CUSTOM_UPSTREAM, request));
+    ASSERT_TRUE(waitFor(5s, [&] { return bobEncoder.requests > requests && bobEncoder.keyframes > keyframes; },
+                        {&alice, &bob}))
+        << bobEncoder.requests << " requests and " << bobEncoder.keyframes << " keyframes at Bob's encoder";
+
+    // And both still hear each other.
+    EXPECT_TRUE(alice.listener.hears(1000, 440)) << alice.listener.describe(1000, 440);
+    EXPECT_TRUE(bob.listener.hears(440, 1000)) << bob.listener.describe(440, 1000);
 }
 
 TEST_F(CallBinTest, AReceiveOnlyCallerHearsTheCallee)

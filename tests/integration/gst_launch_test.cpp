@@ -3,6 +3,7 @@
 // gst-launch-1.0 builds them, and a real gst-launch-1.0 process. Each side sends a tone of its own;
 // a ToneMeter at the end of each line tells whether the other side's tone arrives.
 #include "main_loop.h"
+#include "protocol/access_token.h"
 #include "rest_client.h"
 #include "server_process.h"
 #include "tone_meter.h"
@@ -13,7 +14,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -116,6 +119,7 @@ public:
     std::optional<CallEnd> ended;
     bool eos = false;
     bool endedBeforeEos = false;
+    std::string warningMessage;
     std::string errorMessage;
     std::string errorDebug;
     GQuark errorDomain = 0;
@@ -145,6 +149,13 @@ private:
         case GST_MESSAGE_EOS:
             eos = true;
             endedBeforeEos = ended.has_value();
+            break;
+        case GST_MESSAGE_WARNING:
+            if (warningMessage.empty()) {
+                g_autoptr(GError) warning = nullptr;
+                gst_message_parse_warning(message, &warning, nullptr);
+                warningMessage = warning->message;
+            }
             break;
         case GST_MESSAGE_ERROR:
             if (errorMessage.empty()) {
@@ -413,6 +424,57 @@ TEST_F(GstLaunchTest, ACallThatEndsWithoutAHangUpIsAnErrorAfterItsCallEndedMessa
     EXPECT_NE(alice.errorMessage.find("480/10037"), std::string::npos) << alice.errorMessage;
     EXPECT_FALSE(alice.eos);
     EXPECT_EQ(alice.states, (std::vector<std::string>{"connecting", "calling", "ended"}));
+}
+
+TEST_F(GstLaunchTest, AConnectedCallEndsWithEosWhateverEndsItAndATokenThatExpiresIsNoError)
+{
+    // Alice's token expires three seconds from now, during the call: calling-server ends it with
+    // 495/4507 for both. A connected call ends with EOS however it ends, so recordings finalise.
+    std::ifstream keyFile(server_->stateDir() + "/signing.key", std::ios::binary);
+    std::string signingKey((std::istreambuf_iterator<char>(keyFile)), std::istreambuf_iterator<char>());
+    ASSERT_FALSE(signingKey.empty());
+    int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+    std::string shortToken = calling::protocol::issueAccessToken({aliceId_, {"voip"}, now, now + 3, 0}, signingKey);
+
+    Launched& bob = launch(sender(kBobTone) + callbin(bobToken_) + kListen);
+    ASSERT_TRUE(bob.play());
+    ASSERT_TRUE(waitFor([&] { return bob.reached("waiting") || !bob.errorMessage.empty(); })) << bob.describe();
+    Launched& alice = launch(sender(kAliceTone) + callbin(shortToken, "target=" + bobId_) + kListen);
+    ASSERT_TRUE(alice.play());
+    ASSERT_TRUE(waitFor([&] { return (alice.reached("connected") && bob.reached("connected")) || alice.eos ||
+                                     !alice.errorMessage.empty() || !bob.errorMessage.empty(); }))
+        << "Alice: " << alice.describe() << "; Bob: " << bob.describe();
+    ASSERT_TRUE(waitFor([&] { return (alice.eos && bob.eos) || !alice.errorMessage.empty() ||
+                                     !bob.errorMessage.empty(); }, 10s))
+        << "Alice: " << alice.describe() << "; Bob: " << bob.describe();
+    for (Launched* side : {&alice, &bob}) {
+        ASSERT_TRUE(side->ended) << side->describe();
+        EXPECT_EQ(side->ended->code, 495) << side->describe();
+        EXPECT_EQ(side->ended->subCode, 4507) << side->describe();
+        EXPECT_TRUE(side->endedBeforeEos) << side->describe();
+        EXPECT_EQ(side->errorMessage, "");
+    }
+}
+
+TEST_F(GstLaunchTest, LosingCallingServerDuringAConnectedCallIsAWarningAndEos)
+{
+    Launched& bob = launch(sender(kBobTone) + callbin(bobToken_) + kListen);
+    ASSERT_TRUE(bob.play());
+    ASSERT_TRUE(waitFor([&] { return bob.reached("waiting") || !bob.errorMessage.empty(); })) << bob.describe();
+    Launched& alice = launch(sender(kAliceTone) + callbin(aliceToken_, "target=" + bobId_) + kListen);
+    ASSERT_TRUE(alice.play());
+    ASSERT_TRUE(waitFor([&] { return hears(bob, kAliceTone) || !alice.errorMessage.empty() ||
+                                     !bob.errorMessage.empty(); }, 20s))
+        << "Alice: " << alice.describe() << "; Bob: " << bob.describe();
+
+    server_->stop();
+    ASSERT_TRUE(waitFor([&] { return (alice.eos && bob.eos) || !alice.errorMessage.empty() ||
+                                     !bob.errorMessage.empty(); }))
+        << "Alice: " << alice.describe() << "; Bob: " << bob.describe();
+    for (Launched* side : {&alice, &bob}) {
+        EXPECT_EQ(side->errorMessage, "");
+        EXPECT_NE(side->warningMessage.find("408/40104"), std::string::npos) << side->warningMessage;
+    }
 }
 
 TEST_F(GstLaunchTest, AMissingServerUrlIsASettingsError)

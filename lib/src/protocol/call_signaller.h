@@ -66,11 +66,12 @@ void call_signaller_send_ice(CallSignaller* self, const gchar* peer_id, guint ml
 // "call-ended" (gint code, gint sub_code, const gchar* message)
 //     the call is over, with the server's end reason (docs/protocol.md): 0/0 for a hang up. After
 //     a "session-ended" for the peer, if there was a session. callbin posts a "call-ended" element
-//     message, then ends the pipeline: EOS for a code of 0, an error otherwise.
+//     message, then ends the pipeline: EOS when the call had been "connected" or the code is 0,
+//     an error otherwise.
 // "error" (gint code, gint sub_code, const gchar* message)
 //     the signaller cannot go on (no connection, a refused token, a bad setting, a lost
 //     connection), as code/subCode and a message that never quotes the access token. callbin
-//     posts an element error.
+//     posts an element error; after "connected", a warning and EOS.
 void call_signaller_emit_session_requested(CallSignaller* self, const gchar* peer_id, const gchar* display_name);
 void call_signaller_emit_session_description(CallSignaller* self, const gchar* peer_id, const gchar* type,
                                              const gchar* sdp);
