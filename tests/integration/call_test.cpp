@@ -710,3 +710,42 @@ TEST_F(CallTest, PublishedStreamsBecomeRemoteVideoStreamsWithTheirAvailability)
     EXPECT_EQ(availabilityEvents, 1) << "the camera was already unavailable";
     g_main_context_pop_thread_default(context_);
 }
+
+namespace {
+
+size_t countEntries(const char* directory)
+{
+    size_t count = 0;
+    if (GDir* dir = g_dir_open(directory, 0, nullptr)) {
+        while (g_dir_read_name(dir))
+            count++;
+        g_dir_close(dir);
+    }
+    return count;
+}
+
+}  // namespace
+
+TEST_F(CallTest, CallAfterCallLeaksNoFileDescriptorsOrThreads)
+{
+    Party& alice = addParty("Alice", kAliceTone);
+    Party& bob = addParty("Bob", kBobTone);
+    // One call first: GStreamer's and GLib's one-time threads and plugin handles start here.
+    auto cycle = [&] {
+        auto [outgoing, answered] = connectCall(alice, bob);
+        if (!outgoing || !answered)
+            return false;
+        bool done = false;
+        outgoing->hangUp({}, [&](Result<Done>) { done = true; });
+        return waitFor([&] { return done && isOver(answered) && alice.agent->calls().empty() && bob.agent->calls().empty(); });
+    };
+    ASSERT_TRUE(cycle());
+    size_t fds = countEntries("/proc/self/fd");
+    size_t threads = countEntries("/proc/self/task");
+    for (int i = 0; i < 5; i++)
+        ASSERT_TRUE(cycle()) << "call " << i;
+    // Threads finish on their own time after a pipeline stops: wait until they are back.
+    EXPECT_TRUE(waitFor([&] { return countEntries("/proc/self/task") <= threads; }, 5s))
+        << countEntries("/proc/self/task") << " threads, " << threads << " after the first call";
+    EXPECT_LE(countEntries("/proc/self/fd"), fds + 2) << "after the first call: " << fds;
+}
