@@ -766,7 +766,9 @@ static void call_participant_demux_class_init(CallParticipantDemuxClass* klass)
                                                          CALL_TYPE_PARTICIPANT_DEMUX_PAD);
     gst_element_class_set_static_metadata(
         elementClass, "Call participant demuxer", "Demuxer/Network",
-        "Gives each remote participant's stream a src pad of its own, and turns a stream's end into a gap",
+        "Gives each remote participant's stream a src pad of its own, and turns a stream's end into a gap. "
+        "callbin puts its remote streams through it, so its src pads are callbin's: "
+        "gst-launch-1.0 callbin server-url=URL access-token=TOKEN ! queue ! opusdec ! autoaudiosink",
         "gst-calling");
 
     gst_type_mark_as_plugin_api(CALL_TYPE_PARTICIPANT_DEMUX_PAD, GstPluginAPIFlags(0));

@@ -799,7 +799,9 @@ static void call_render_sink_class_init(CallRenderSinkClass* klass)
     gst_element_class_add_static_pad_template(elementClass, &sinkTemplate);
     gst_element_class_set_static_metadata(
         elementClass, "Call render sink", "Sink/Video",
-        "Shows a video stream in a view of a given size: fit, crop or stretch, optionally mirrored", "gst-calling");
+        "Shows a video stream in a view of a given size: fit, crop or stretch, optionally mirrored. "
+        "Example: gst-launch-1.0 videotestsrc ! callrendersink scaling-mode=crop width=320 height=320",
+        "gst-calling");
 
     gst_type_mark_as_plugin_api(CALL_TYPE_SCALING_MODE, GstPluginAPIFlags(0));
 }
