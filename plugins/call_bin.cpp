@@ -632,7 +632,7 @@ static void onSessionEnded(CallSignaller*, const gchar* peerId, gpointer data)
     });
 }
 
-static gboolean endRemoteStreams(CallBin* self, GstEvent* eos);
+static void endRemoteStreams(CallBin* self, GstEvent* eos);
 
 // Where the call stands, for the application: a "call-state" element message.
 static void onCallStateChanged(CallSignaller*, const gchar* callState, const gchar* callId, const gchar* peerId,
@@ -1299,7 +1299,7 @@ static void call_bin_release_pad(GstElement* element, GstPad* pad)
 
 // EOS for callbin means: end the remote streams for real, so recorders can finalize. The sent
 // media ends when the application's sources send their own EOS.
-static gboolean endRemoteStreams(CallBin* self, GstEvent* eos)
+static void endRemoteStreams(CallBin* self, GstEvent* eos)
 {
     RefPtr<GstElement> demux;
     bool again = false;
@@ -1311,23 +1311,33 @@ static gboolean endRemoteStreams(CallBin* self, GstEvent* eos)
     // Once per call: a call that ends while gst-launch-1.0 -e already ended it posts no second EOS.
     if (!demux || again) {
         gst_event_unref(eos);
-        return demux != nullptr;
+        return;
     }
     guint32 seqnum = gst_event_get_seqnum(eos);
-    gboolean ended = gst_element_send_event(demux.get(), eos);
+    // Not gst_element_send_event(), which would hold the demuxer's state lock while the EOS may be
+    // stuck in a branch downstream, and so block the state change that would unblock it.
+    call_participant_demux_end(CALL_PARTICIPANT_DEMUX(demux.get()), eos);
     // webrtcbin's network sinks never see an EOS of their own, and a pipeline ends only when
     // every sink in it did: callbin answers for them, so that `gst-launch-1.0 -e` and
     // applications that wait for EOS get it once the recorders downstream finished.
     GstMessage* message = gst_message_new_eos(GST_OBJECT(self));
     gst_message_set_seqnum(message, seqnum);
     gst_element_post_message(GST_ELEMENT(self), message);
-    return ended;
 }
 
+// An EOS event ends the remote streams from GStreamer's async-call thread, never from the thread
+// that sends it (gst-launch-1.0 -e sends it from its main loop): pushing EOS blocks while a branch
+// downstream is full and stuck (a muxer waiting for a stream that never came), and the sender must
+// stay free to give up, as gst-launch-1.0 does on a second Ctrl-C.
 static gboolean call_bin_send_event(GstElement* element, GstEvent* event)
 {
-    if (GST_EVENT_TYPE(event) == GST_EVENT_EOS)
-        return endRemoteStreams(CALL_BIN(element), event);
+    if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) {
+        gst_element_call_async(
+            element,
+            [](GstElement* self, gpointer eos) { endRemoteStreams(CALL_BIN(self), static_cast<GstEvent*>(eos)); },
+            event, nullptr);
+        return TRUE;
+    }
     return GST_ELEMENT_CLASS(call_bin_parent_class)->send_event(element, event);
 }
 

@@ -634,17 +634,21 @@ static void call_participant_demux_release_pad(GstElement* element, GstPad* pad)
         pushOnAllSrcPads(self, gst_event_new_eos());
 }
 
+// The application ends the element: every src pad ends for real, and stays ended until READY.
+void call_participant_demux_end(CallParticipantDemux* self, GstEvent* eos)
+{
+    GST_INFO_OBJECT(self, "ending all streams");
+    {
+        std::lock_guard lock(self->state->mutex);
+        self->state->ended = true;
+    }
+    pushOnAllSrcPads(self, eos);
+}
+
 static gboolean call_participant_demux_send_event(GstElement* element, GstEvent* event)
 {
-    auto* self = CALL_PARTICIPANT_DEMUX(element);
     if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) {
-        // The application ends the element: every src pad ends for real, and stays ended until READY.
-        GST_INFO_OBJECT(self, "ending all streams");
-        {
-            std::lock_guard lock(self->state->mutex);
-            self->state->ended = true;
-        }
-        pushOnAllSrcPads(self, event);
+        call_participant_demux_end(CALL_PARTICIPANT_DEMUX(element), event);
         return TRUE;
     }
     return GST_ELEMENT_CLASS(call_participant_demux_parent_class)->send_event(element, event);

@@ -16,4 +16,10 @@ G_DECLARE_FINAL_TYPE(CallParticipantDemuxPad, call_participant_demux_pad, CALL, 
 
 GST_ELEMENT_REGISTER_DECLARE(callparticipantdemux);
 
+// Ends every src pad for real (EOS), as an EOS event sent to the element does, but without the
+// element's state lock that gst_element_send_event() holds: pushing EOS may block for as long as
+// a branch downstream is stuck, and a state change of the element must still be possible
+// meanwhile (it is what unblocks the branch). Takes `eos` (an EOS event).
+void call_participant_demux_end(CallParticipantDemux* self, GstEvent* eos);
+
 G_END_DECLS

@@ -16,10 +16,12 @@
 #include <mutex>
 #include <numbers>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gstreamer/ref_ptr.h"
 #include "loopback_signaller.h"
+#include "main_loop.h"
 
 using calling::detail::RefPtr;
 using namespace std::chrono_literals;
@@ -819,6 +821,64 @@ TEST_F(CallBinTest, VideoBothWaysAtTheSendersSizeAndColourWithAudioAlongside)
     // And both still hear each other.
     EXPECT_TRUE(alice.listener.hears(1000, 440)) << alice.listener.describe(1000, 440);
     EXPECT_TRUE(bob.listener.hears(440, 1000)) << bob.listener.describe(440, 1000);
+}
+
+TEST_F(CallBinTest, AnEosEventReturnsAtOnceEvenWhileARemoteBranchIsStuck)
+{
+    // Alice's pipeline receives into a branch nobody drains, as a muxer waiting for a stream that
+    // never comes does: its streaming thread blocks, holding the branch's stream lock.
+    auto pair = calling::test::makeLoopbackPair(kAlice, kBob, context);
+    Endpoint bob("bob", 1000, pair.b.get(), waker());
+    g_autoptr(GError) error = nullptr;
+    auto alice = RefPtr<GstElement>::adopt(gst_parse_launch("pipeline. ( callbin name=call )", &error));
+    ASSERT_TRUE(alice) << (error ? error->message : "");
+    g_autoptr(GstElement) call = gst_bin_get_by_name(GST_BIN(alice.get()), "call");
+    g_object_set(call, "signaller", pair.a.get(), nullptr);
+    struct Stuck {
+        GstElement* pipeline;
+        std::mutex mutex;
+        std::vector<RefPtr<GstElement>> queues;
+    } stuck{alice.get(), {}, {}};
+    g_signal_connect(call, "pad-added", G_CALLBACK(+[](GstElement*, GstPad* pad, gpointer data) {
+                         auto* stuck = static_cast<Stuck*>(data);
+                         GstElement* branch = gst_parse_bin_from_description(
+                             "queue name=q max-size-buffers=1 max-size-bytes=0 max-size-time=0 ! "
+                             "appsink max-buffers=1 drop=false sync=false async=false",
+                             TRUE, nullptr);
+                         gst_bin_add(GST_BIN(stuck->pipeline), branch);
+                         gst_element_sync_state_with_parent(branch);
+                         g_autoptr(GstPad) sink = gst_element_get_static_pad(branch, "sink");
+                         gst_pad_link(pad, sink);
+                         std::lock_guard lock(stuck->mutex);
+                         stuck->queues.push_back(RefPtr<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(branch), "q")));
+                     }),
+                     &stuck);
+    ASSERT_NE(gst_element_set_state(alice.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+    ASSERT_NE(gst_element_set_state(bob.pipeline.get(), GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
+    call_signaller_emit_session_requested(pair.a.get(), kBob, "Bob");
+    // Nothing wakes the context for this: iterateUntil looks every 20 ms.
+    ASSERT_TRUE(calling::test::iterateUntil(
+        context,
+        [&] {
+            std::lock_guard lock(stuck.mutex);
+            guint level = 0;
+            if (!stuck.queues.empty())
+                g_object_get(stuck.queues.front().get(), "current-level-buffers", &level, nullptr);
+            return level >= 1;
+        },
+        10s));
+
+    // What gst-launch-1.0 -e does on Ctrl-C: it must get control back, to give up on a second one.
+    std::atomic<bool> returned = false;
+    std::thread sender([&] {
+        gst_element_send_event(alice.get(), gst_event_new_eos());
+        returned = true;
+        g_main_context_wakeup(context);
+    });
+    EXPECT_TRUE(waitFor(2s, [&] { return returned.load(); }, {&bob})) << "sending EOS blocked";
+    // Flushing unblocks the branch, and with it anything still pushing into it.
+    gst_element_set_state(alice.get(), GST_STATE_NULL);
+    sender.join();
 }
 
 TEST_F(CallBinTest, AReceiveOnlyCallerHearsTheCallee)

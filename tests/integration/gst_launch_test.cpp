@@ -2,6 +2,7 @@
 // target against the real calling-server process, built with gst_parse_launch exactly as
 // gst-launch-1.0 builds them, and a real gst-launch-1.0 process. Each side sends a tone of its own;
 // a ToneMeter at the end of each line tells whether the other side's tone arrives.
+#include "launch.h"
 #include "main_loop.h"
 #include "protocol/access_token.h"
 #include "rest_client.h"
@@ -24,6 +25,7 @@
 #include <vector>
 
 using namespace std::chrono_literals;
+using calling::test::Launched;
 using calling::test::ToneMeter;
 
 namespace {
@@ -39,239 +41,6 @@ std::string sender(double tone)
 {
     return "audiotestsrc is-live=true wave=sine volume=0.5 freq=" + std::to_string(int(tone)) + " ! ";
 }
-
-struct CallEnd {
-    int code = -1;
-    int subCode = -1;
-    std::string message;
-};
-
-// One launch line's pipeline, and what its bus said, as an application's bus handler sees it.
-class Launched {
-public:
-    explicit Launched(const std::string& description)
-    {
-        g_autoptr(GError) error = nullptr;
-        pipeline_ = gst_parse_launch(description.c_str(), &error);
-        parseError = error ? error->message : "";
-        if (!pipeline_)
-            return;
-        gst_object_ref_sink(pipeline_);
-        if (g_autoptr(GstElement) out = gst_bin_get_by_name(GST_BIN(pipeline_), "out"))
-            meter->attach(out);
-    }
-
-    ~Launched()
-    {
-        stop();
-        if (pipeline_)
-            gst_object_unref(pipeline_);
-    }
-
-    Launched(const Launched&) = delete;
-    Launched& operator=(const Launched&) = delete;
-
-    bool play() { return pipeline_ && gst_element_set_state(pipeline_, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE; }
-    // To NULL: callbin hangs up and closes its connection before this returns.
-    void stop()
-    {
-        if (pipeline_)
-            gst_element_set_state(pipeline_, GST_STATE_NULL);
-    }
-
-    GstElement* element(const char* name) const { return gst_bin_get_by_name(GST_BIN(pipeline_), name); }
-
-    // Reads the bus.
-    void pump()
-    {
-        if (!pipeline_)
-            return;
-        g_autoptr(GstBus) bus = gst_element_get_bus(pipeline_);
-        while (GstMessage* message = gst_bus_pop(bus)) {
-            handle(message);
-            gst_message_unref(message);
-        }
-    }
-
-    bool reached(const std::string& state) const
-    {
-        return std::find(states.begin(), states.end(), state) != states.end();
-    }
-
-    std::string describe() const
-    {
-        std::string text = "states:";
-        for (const auto& state : states)
-            text += " " + state;
-        if (ended)
-            text += "; ended " + std::to_string(ended->code) + "/" + std::to_string(ended->subCode);
-        if (eos)
-            text += "; EOS";
-        if (!errorMessage.empty())
-            text += "; error: " + errorMessage + " (" + errorDebug + ")";
-        return text;
-    }
-
-    std::string parseError;
-    std::shared_ptr<ToneMeter> meter = ToneMeter::create();
-    std::vector<std::string> states;
-    std::vector<std::string> peerIds;  // of each call-state message
-    std::optional<CallEnd> ended;
-    bool eos = false;
-    bool endedBeforeEos = false;
-    std::string warningMessage;
-    std::string errorMessage;
-    std::string errorDebug;
-    GQuark errorDomain = 0;
-    int errorCode = 0;
-
-private:
-    void handle(GstMessage* message)
-    {
-        switch (GST_MESSAGE_TYPE(message)) {
-        case GST_MESSAGE_LATENCY:
-            gst_bin_recalculate_latency(GST_BIN(pipeline_));
-            break;
-        case GST_MESSAGE_ELEMENT: {
-            const GstStructure* structure = gst_message_get_structure(message);
-            if (gst_structure_has_name(structure, "call-state")) {
-                states.push_back(gst_structure_get_string(structure, "state"));
-                peerIds.push_back(gst_structure_get_string(structure, "peer-id"));
-            } else if (gst_structure_has_name(structure, "call-ended")) {
-                CallEnd end;
-                gst_structure_get_int(structure, "code", &end.code);
-                gst_structure_get_int(structure, "sub-code", &end.subCode);
-                end.message = gst_structure_get_string(structure, "message");
-                ended = end;
-            }
-            break;
-        }
-        case GST_MESSAGE_EOS:
-            eos = true;
-            endedBeforeEos = ended.has_value();
-            break;
-        case GST_MESSAGE_WARNING:
-            if (warningMessage.empty()) {
-                g_autoptr(GError) warning = nullptr;
-                gst_message_parse_warning(message, &warning, nullptr);
-                warningMessage = warning->message;
-            }
-            break;
-        case GST_MESSAGE_ERROR:
-            if (errorMessage.empty()) {
-                g_autoptr(GError) error = nullptr;
-                g_autofree gchar* debug = nullptr;
-                gst_message_parse_error(message, &error, &debug);
-                errorMessage = error->message;
-                errorDebug = debug ? debug : "";
-                errorDomain = error->domain;
-                errorCode = error->code;
-            }
-            break;
-        default:
-            break;
-        }
-    }
-
-    GstElement* pipeline_ = nullptr;
-};
-
-// A gst-launch-1.0 process, its output read line by line as it comes (on the thread-default
-// context of the test).
-class LaunchProcess {
-public:
-    explicit LaunchProcess(const std::vector<std::string>& args)
-    {
-        g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
-            GSubprocessFlags(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE));
-        // The build's plugin, through the tests' own registry (GST_REGISTRY_1_0, inherited).
-        if (const char* plugins = g_getenv("GST_PLUGIN_PATH_1_0"))
-            g_subprocess_launcher_setenv(launcher, "GST_PLUGIN_PATH", plugins, TRUE);
-        std::vector<const char*> argv = {"gst-launch-1.0"};
-        for (const auto& arg : args)
-            argv.push_back(arg.c_str());
-        argv.push_back(nullptr);
-        g_autoptr(GError) error = nullptr;
-        process_ = g_subprocess_launcher_spawnv(launcher, argv.data(), &error);
-        if (!process_) {
-            startError = error->message;
-            return;
-        }
-        state_->out = g_data_input_stream_new(g_subprocess_get_stdout_pipe(process_));
-        readLine(state_);
-        g_subprocess_wait_async(process_, state_->cancellable, onExited, new std::shared_ptr<State>(state_));
-    }
-
-    ~LaunchProcess()
-    {
-        g_cancellable_cancel(state_->cancellable);
-        if (process_) {
-            if (!state_->exited)
-                g_subprocess_force_exit(process_);
-            g_object_unref(process_);
-        }
-    }
-
-    LaunchProcess(const LaunchProcess&) = delete;
-    LaunchProcess& operator=(const LaunchProcess&) = delete;
-
-    bool said(const std::string& text) const { return state_->output.find(text) != std::string::npos; }
-    const std::string& output() const { return state_->output; }
-    // Exited, and everything it wrote was read.
-    bool exited() const { return state_->exited && state_->outputDone; }
-    int exitStatus() const
-    {
-        return process_ && g_subprocess_get_if_exited(process_) ? g_subprocess_get_exit_status(process_) : -1;
-    }
-
-    std::string startError;
-
-private:
-    // Shared with the pending callbacks, which may outlive the object.
-    struct State {
-        GCancellable* cancellable = g_cancellable_new();
-        GDataInputStream* out = nullptr;
-        std::string output;
-        bool exited = false;
-        bool outputDone = false;
-
-        ~State()
-        {
-            g_object_unref(cancellable);
-            if (out)
-                g_object_unref(out);
-        }
-    };
-
-    static void readLine(const std::shared_ptr<State>& state)
-    {
-        g_data_input_stream_read_line_async(state->out, G_PRIORITY_DEFAULT, state->cancellable, onLine,
-                                            new std::shared_ptr<State>(state));
-    }
-
-    static void onLine(GObject* source, GAsyncResult* result, gpointer data)
-    {
-        std::unique_ptr<std::shared_ptr<State>> state(static_cast<std::shared_ptr<State>*>(data));
-        gsize length = 0;
-        g_autofree char* line =
-            g_data_input_stream_read_line_finish(G_DATA_INPUT_STREAM(source), result, &length, nullptr);
-        if (!line) {
-            (*state)->outputDone = true;
-            return;
-        }
-        (*state)->output += std::string(line, length) + "\n";
-        readLine(*state);
-    }
-
-    static void onExited(GObject*, GAsyncResult*, gpointer data)
-    {
-        std::unique_ptr<std::shared_ptr<State>> state(static_cast<std::shared_ptr<State>*>(data));
-        (*state)->exited = true;
-    }
-
-    std::shared_ptr<State> state_ = std::make_shared<State>();
-    GSubprocess* process_ = nullptr;
-};
 
 class GstLaunchTest : public ::testing::Test {
 protected:
@@ -530,7 +299,8 @@ TEST_F(GstLaunchTest, GstLaunchAnswersACallAndExitsZeroWhenTheCallerHangsUp)
                                      "callbin", "name=call", "server-url=" + server_->connection().endpoint,
                                      "access-token=" + bobToken_, "call.", "!", "queue", "!", "opusdec", "!",
                                      "fakesink"};
-    LaunchProcess bob(args);
+    args.insert(args.begin(), "gst-launch-1.0");
+    calling::test::Process bob(args);
     ASSERT_EQ(bob.startError, "");
     ASSERT_TRUE(waitFor([&] { return bob.said("call-state, state=(string)waiting") || bob.exited(); }))
         << bob.output();
