@@ -4,6 +4,8 @@
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
 #include <gst/webrtc/webrtc.h>
+#include "tone_meter.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -35,27 +37,8 @@ constexpr const char* kBob = "8:acs:res_00000000-0000-0000-0000-000000000b0b";
 constexpr const char* kAlicePad = "audio_8_acs_res_00000000-0000-0000-0000-00000000a11c";
 constexpr const char* kBobPad = "audio_8_acs_res_00000000-0000-0000-0000-000000000b0b";
 
-// Power of `samples` at `frequency` (Goertzel), normalised by the window length.
-double goertzel(const std::vector<float>& samples, double frequency)
-{
-    double coefficient = 2 * std::cos(2 * std::numbers::pi * frequency / kRate);
-    double previous = 0, beforePrevious = 0;
-    for (float sample : samples) {
-        double current = sample + coefficient * previous - beforePrevious;
-        beforePrevious = previous;
-        previous = current;
-    }
-    double power = previous * previous + beforePrevious * beforePrevious - coefficient * previous * beforePrevious;
-    return power / (double(samples.size()) * samples.size());
-}
-
-double rms(const std::vector<float>& samples)
-{
-    double sum = 0;
-    for (float sample : samples)
-        sum += double(sample) * sample;
-    return samples.empty() ? 0 : std::sqrt(sum / samples.size());
-}
+using calling::test::goertzelPower;
+using calling::test::rms;
 
 int countEntries(const char* directory)
 {
@@ -134,9 +117,9 @@ public:
         std::vector<float> samples = window();
         if (samples.empty() || rms(samples) < 0.05)
             return false;
-        double target = goertzel(samples, expected);
+        double target = goertzelPower(samples, expected);
         for (double probe : {other, expected * 0.5, expected * 0.8, expected * 1.25, expected * 2.5}) {
-            if (target < 20 * goertzel(samples, probe))
+            if (target < 20 * goertzelPower(samples, probe))
                 return false;
         }
         return true;
@@ -155,8 +138,8 @@ public:
         if (samples.empty())
             return "fewer than " + std::to_string(kWindow) + " samples decoded (" + std::to_string(total()) + ")";
         return "rms " + std::to_string(rms(samples)) + ", power at " + std::to_string(expected) + " Hz " +
-               std::to_string(goertzel(samples, expected)) + ", at " + std::to_string(other) + " Hz " +
-               std::to_string(goertzel(samples, other));
+               std::to_string(goertzelPower(samples, expected)) + ", at " + std::to_string(other) + " Hz " +
+               std::to_string(goertzelPower(samples, other));
     }
 
 private:
