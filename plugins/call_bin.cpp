@@ -824,9 +824,15 @@ static void onWebrtcPadAdded(GstElement* webrtc, GstPad* pad, gpointer data)
 
     ReceiveChain chain;
     chain.webrtcPad = RefPtr<GstPad>::ref(pad);
-    if (!codec) {
+    // A stream that shows up after the call ended (a late packet on a new SSRC) must not open a
+    // remote stream again: the remote streams already got their EOS.
+    bool ended = state.sessionEnded;
+    if (!codec || ended) {
         // Unlinked, webrtcbin's jitterbuffer would stop and take the whole bundle down with it.
-        GST_WARNING_OBJECT(self, "no depayloader for %" GST_PTR_FORMAT ": discarding the stream", caps);
+        if (ended)
+            GST_INFO_OBJECT(self, "a stream after the call ended: discarding it");
+        else
+            GST_WARNING_OBJECT(self, "no depayloader for %" GST_PTR_FORMAT ": discarding the stream", caps);
         chain.tail = makeElement(self, "fakesink");
         if (!chain.tail)
             return;
