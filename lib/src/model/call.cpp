@@ -145,7 +145,6 @@ void Call::Impl::operate(Completion done, Error refusal, std::function<bool()> a
 
 void Call::Impl::setMutedNow(bool muted)
 {
-    coreMuted = muted;
     if (pipeline)
         pipeline->setMuted(muted);
     auto self = shared_from_this();
@@ -427,7 +426,6 @@ void Call::Impl::onParticipant(const protocol::ParticipantInfo& info)
                       info.state == protocol::ParticipantState::Hold) && !peerJoined;
     if (joinedNow) {
         peerJoined = true;
-        peer = info.rawId;
         if (direction == CallDirection::Outgoing && signaller)
             call_signaller_emit_session_requested(CALL_SIGNALLER(signaller.get()), info.rawId.c_str(),
                                                   info.displayName.c_str());
@@ -564,7 +562,6 @@ void Call::Impl::initializeEnded(const CallEndReason& reason)
 void Call::Impl::initialize(bool muted)
 {
     coreState = CallState::Connecting;
-    coreMuted = muted;
     std::lock_guard lock(mutex);
     state = CallState::Connecting;
     isMuted = muted;

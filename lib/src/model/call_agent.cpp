@@ -275,7 +275,6 @@ std::shared_ptr<Call> CallAgent::call(const std::vector<CommunicationIdentifier>
             rawIds.push_back(rawIdOf(target));
         if (targets.size() != 1 || !std::holds_alternative<CommunicationUserIdentifier>(targets[0]))
             return call->finish(CallEndReason{400, 40005, "Only 1:1 calls to one communication user are supported"});
-        call->peer = rawIds[0];
         call->startMedia(agent->options.audio, options.audioOptions.muted);
         if (call->ended)
             return;  // the media could not start: nobody is rung

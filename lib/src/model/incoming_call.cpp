@@ -64,8 +64,6 @@ void IncomingCall::accept(AcceptCallOptions options, std::function<void(Result<s
         auto handle = Call::Impl::create(agent->shared.child(), impl->id, CallDirection::Incoming);
         auto call = Call::Impl::of(*handle);
         call->agent = agent;
-        call->peer = rawIdOf(impl->caller.identifier);
-        call->coreMuted = options.audioOptions.muted;
         call->initialize(options.audioOptions.muted);
         agent->addCall(call, handle);
         call->startMedia(agent->options.audio, options.audioOptions.muted);

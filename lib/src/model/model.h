@@ -177,8 +177,6 @@ struct Call::Impl : std::enable_shared_from_this<Call::Impl> {
     std::weak_ptr<detail::AgentCore> agent;
 
     // Core (library thread).
-    std::string peer;  // the other side's raw id
-    bool coreMuted = false;
     bool localHold = false;
     bool remoteHold = false;
     bool peerJoined = false;      // the server has the other side Connected
