@@ -20,6 +20,15 @@ TEST(Dispatcher, RunsWorkInOrderOnTheLibraryThreadNeverInline)
     {
         LibraryThread thread;
         auto dispatcher = thread.dispatcher();
+        // Hold the library thread until both closures are queued: otherwise the first may run, and
+        // queue 3, before this thread queues 2.
+        std::mutex gateMutex;
+        std::condition_variable gateChanged;
+        bool gateOpen = false;
+        dispatcher->post([&] {
+            std::unique_lock lock(gateMutex);
+            gateChanged.wait(lock, [&] { return gateOpen; });
+        });
         bool ranInline = false;
         dispatcher->post([&, dispatcher] {
             dispatcher->post([&] {
@@ -36,6 +45,11 @@ TEST(Dispatcher, RunsWorkInOrderOnTheLibraryThreadNeverInline)
             std::lock_guard lock(mutex);
             order.push_back(2);
         });
+        {
+            std::lock_guard lock(gateMutex);
+            gateOpen = true;
+        }
+        gateChanged.notify_all();
         std::unique_lock lock(mutex);
         ASSERT_TRUE(done.wait_for(lock, std::chrono::seconds(10), [&] { return order.size() == 3; }));
         EXPECT_FALSE(ranInline);
