@@ -72,15 +72,19 @@
  * |[
  * gst-launch-1.0 audiotestsrc is-live=true ! callbin name=call \
  *     server-url=http://127.0.0.1:8080/ access-token=$TOKEN target=8:acs:… \
- *     call. ! queue ! opusdec ! audioconvert ! autoaudiosink
+ *     call. ! audio/x-opus ! queue ! opusdec ! audioconvert ! autoaudiosink
  * ]| Calls a user, sends a tone and plays what the user says; ends when either side hangs up.
  * |[
  * gst-launch-1.0 -m pulsesrc ! callbin name=call server-url=http://127.0.0.1:8080/ \
  *     access-token=$TOKEN signaller::display-name=Bot \
- *     call. ! queue ! opusdec ! audioconvert ! autoaudiosink
- * ]| Answers the first incoming call; `-m` shows the `call-state` messages. In an application,
- * connect to `pad-added` and link each `audio_*` pad to a decoder (opusdec) or a muxer; unlinked
- * pads stall nothing.
+ *     call. ! audio/x-opus ! queue ! opusdec ! audioconvert ! autoaudiosink
+ * ]| Answers the first incoming call; `-m` shows the `call-state` messages.
+ * |[
+ * gst-launch-1.0 -e callbin name=call server-url=http://127.0.0.1:8080/ access-token=$TOKEN  *     call. ! audio/x-opus ! queue ! mux.audio_%u call. ! video/x-vp8 ! queue ! mux.video_%u  *     matroskamux name=mux offset-to-zero=true ! filesink location=call.mkv
+ * ]| Answers the first incoming call and records the caller's audio and video as they arrive; the
+ * file is finished however the call ends, and on Ctrl-C. In an application, connect to
+ * `pad-added` and link each `audio_*` or `video_*` pad to a decoder (opusdec, vp8dec) or a muxer;
+ * unlinked pads stall nothing.
  */
 #include "call_bin.h"
 
