@@ -827,8 +827,9 @@ TEST_F(CallBinTest, VideoBothWaysAtTheSendersSizeAndColourWithAudioAlongside)
     }
     // A keyframe was forced when the connection came up (the encoder's own first one may have gone
     // out before DTLS completed, and it makes no other for minutes).
-    EXPECT_GE(bobEncoder.requests.load(), 1);
-    EXPECT_GE(bobEncoder.keyframesAfterARequest.load(), 1);
+    EXPECT_TRUE(calling::test::iterateUntil(
+        context, [&] { return bobEncoder.requests >= 1 && bobEncoder.keyframesAfterARequest >= 1; }, 5s))
+        << bobEncoder.requests << " requests, " << bobEncoder.keyframesAfterARequest << " keyframes after one";
 
     // Alice asks for a keyframe (what her decoder would do after a loss): it becomes a PLI, Bob's
     // rtpbin turns it into a request that reaches his encoder, and a keyframe comes out.
