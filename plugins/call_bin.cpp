@@ -32,7 +32,10 @@
  * When a stream ends (the peer left, or webrtcbin sent EOS for an inactive transceiver) the pad
  * stays, its downstream sees a gap rather than EOS, and #CallBin::participant-stream-ended is
  * emitted. An EOS event sent to callbin (or to its pipeline, as `gst-launch-1.0 -e` does) ends
- * every remote stream for real, so that recorders can finalize, and callbin posts EOS.
+ * every remote stream for real, so that recorders can finalize, and callbin posts EOS; it never
+ * blocks the thread that sends it. A kind of stream that never came (video from a caller without
+ * a camera) gets its pad then, empty and ended at once, so that whatever waits for it (a launch
+ * line's `call. ! video/x-vp8 ! …`, a muxer's track) ends too.
  *
  * The signaller is started when callbin goes to PAUSED and stopped when it goes back to READY;
  * going back to READY ends the call (its webrtcbin is set to NULL and dropped, from the thread
@@ -69,15 +72,19 @@
  * |[
  * gst-launch-1.0 audiotestsrc is-live=true ! callbin name=call \
  *     server-url=http://127.0.0.1:8080/ access-token=$TOKEN target=8:acs:… \
- *     call. ! queue ! opusdec ! audioconvert ! autoaudiosink
+ *     call. ! audio/x-opus ! queue ! opusdec ! audioconvert ! autoaudiosink
  * ]| Calls a user, sends a tone and plays what the user says; ends when either side hangs up.
  * |[
  * gst-launch-1.0 -m pulsesrc ! callbin name=call server-url=http://127.0.0.1:8080/ \
  *     access-token=$TOKEN signaller::display-name=Bot \
- *     call. ! queue ! opusdec ! audioconvert ! autoaudiosink
- * ]| Answers the first incoming call; `-m` shows the `call-state` messages. In an application,
- * connect to `pad-added` and link each `audio_*` pad to a decoder (opusdec) or a muxer; unlinked
- * pads stall nothing.
+ *     call. ! audio/x-opus ! queue ! opusdec ! audioconvert ! autoaudiosink
+ * ]| Answers the first incoming call; `-m` shows the `call-state` messages.
+ * |[
+ * gst-launch-1.0 -e callbin name=call server-url=http://127.0.0.1:8080/ access-token=$TOKEN  *     call. ! audio/x-opus ! queue ! mux.audio_%u call. ! video/x-vp8 ! queue ! mux.video_%u  *     matroskamux name=mux offset-to-zero=true ! filesink location=call.mkv
+ * ]| Answers the first incoming call and records the caller's audio and video as they arrive; the
+ * file is finished however the call ends, and on Ctrl-C. In an application, connect to
+ * `pad-added` and link each `audio_*` or `video_*` pad to a decoder (opusdec, vp8dec) or a muxer;
+ * unlinked pads stall nothing.
  */
 #include "call_bin.h"
 
@@ -208,7 +215,8 @@ struct SendSlot {
     RefPtr<GstPad> webrtcPad;  // the sink pad of the current webrtcbin it feeds
 };
 
-// One webrtcbin src pad and the depayloader behind it.
+// One webrtcbin src pad and the depayloader behind it; or, with neither, the demuxer sink pad of
+// a stream that never came (see exposeMissingStreams).
 struct ReceiveChain {
     RefPtr<GstPad> webrtcPad;
     RefPtr<GstElement> tail;  // depayloader, or a fakesink for what callbin cannot unpack
@@ -620,7 +628,7 @@ static void onSessionEnded(CallSignaller*, const gchar* peerId, gpointer data)
             return;
         state.sessionEnded = true;
         for (ReceiveChain& chain : state.receiveChains) {
-            if (chain.demuxSink)
+            if (chain.demuxSink && chain.webrtcPad)
                 ends->push_back(RefPtr<GstPad>::adopt(gst_pad_get_peer(chain.webrtcPad.get())));
         }
     }
@@ -1036,8 +1044,10 @@ static void destroyWebrtc(CallBin* self)
         state.negotiating = false;
     }
     for (ReceiveChain& chain : chains) {
-        gst_element_set_state(chain.tail.get(), GST_STATE_NULL);
-        gst_bin_remove(GST_BIN(self), chain.tail.get());
+        if (chain.tail) {
+            gst_element_set_state(chain.tail.get(), GST_STATE_NULL);
+            gst_bin_remove(GST_BIN(self), chain.tail.get());
+        }
         if (chain.demuxSink)
             gst_element_release_request_pad(demux.get(), chain.demuxSink.get());
     }
@@ -1303,6 +1313,57 @@ static void call_bin_release_pad(GstElement* element, GstPad* pad)
     }
 }
 
+// Gives each kind of remote stream that never came (an audio-only caller's video; or everything,
+// when the call ends before media flowed) a src pad now, just before the remote streams end, so
+// that what waits for such a pad (gst-launch-1.0's `call. ! video/x-vp8 ! …`, a muxer's track)
+// gets its EOS too and the pipeline can end: a stream-start, a segment and the participant's
+// stream info go into a demuxer sink pad of its own, and the EOS that follows ends it.
+static void exposeMissingStreams(CallBin* self, GstElement* demux)
+{
+    CallBinState& state = *self->state;
+    StreamInfo info;
+    {
+        std::lock_guard lock(state.mutex);
+        info.participantId = state.peerId;
+        info.displayName = state.peerDisplayName;
+    }
+    bool have[2] = {false, false};
+    GstIterator* pads = gst_element_iterate_src_pads(GST_ELEMENT(self));
+    GValue item = G_VALUE_INIT;
+    while (gst_iterator_next(pads, &item) == GST_ITERATOR_OK) {
+        auto* pad = CALL_BIN_PAD(g_value_get_object(&item));
+        GST_OBJECT_LOCK(pad);
+        std::string kind = pad->info->kind;
+        GST_OBJECT_UNLOCK(pad);
+        have[0] = have[0] || kind == "audio";
+        have[1] = have[1] || kind == "video";
+        g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(pads);
+
+    for (Kind kind : {Kind::Audio, Kind::Video}) {
+        if (have[kind == Kind::Audio ? 0 : 1])
+            continue;
+        info.kind = kindName(kind);
+        info.streamId = std::string("none-") + info.kind;
+        GST_INFO_OBJECT(self, "no %s stream came from %s: exposing an empty one to end", info.kind.c_str(),
+                        info.participantId.c_str());
+        ReceiveChain chain;
+        chain.demuxSink = RefPtr<GstPad>::adopt(gst_element_request_pad_simple(demux, "sink_%u"));
+        if (!chain.demuxSink)
+            continue;
+        std::string streamId = std::string(GST_ELEMENT_NAME(self)) + "/" + info.streamId;
+        gst_pad_send_event(chain.demuxSink.get(), gst_event_new_stream_start(streamId.c_str()));
+        GstSegment segment;
+        gst_segment_init(&segment, GST_FORMAT_TIME);
+        gst_pad_send_event(chain.demuxSink.get(), gst_event_new_segment(&segment));
+        gst_pad_send_event(chain.demuxSink.get(), calling::detail::newStreamInfoEvent(info).release());
+        std::lock_guard lock(state.mutex);
+        state.receiveChains.push_back(std::move(chain));
+    }
+}
+
 // EOS for callbin means: end the remote streams for real, so recorders can finalize. The sent
 // media ends when the application's sources send their own EOS.
 static void endRemoteStreams(CallBin* self, GstEvent* eos)
@@ -1320,6 +1381,7 @@ static void endRemoteStreams(CallBin* self, GstEvent* eos)
         return;
     }
     guint32 seqnum = gst_event_get_seqnum(eos);
+    exposeMissingStreams(self, demux.get());
     // Not gst_element_send_event(), which would hold the demuxer's state lock while the EOS may be
     // stuck in a branch downstream, and so block the state change that would unblock it.
     call_participant_demux_end(CALL_PARTICIPANT_DEMUX(demux.get()), eos);

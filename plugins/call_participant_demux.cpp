@@ -548,13 +548,21 @@ static GstIterator* iterateInternalLinks(GstPad* pad, GstObject* parent)
 }
 
 // Pushes `event` on every src pad, outside the lock: pushing may reach downstream elements.
+//
+// The pads whose stream never flowed go first: a muxer downstream may be waiting for them before it
+// takes anything from the others, whose queues are then full, so that a push on those would block
+// until the muxer had its EOS from these.
 static void pushOnAllSrcPads(CallParticipantDemux* self, GstEvent* event)
 {
     std::vector<RefPtr<GstPad>> pads;
     {
         std::lock_guard lock(self->state->mutex);
-        for (auto& src : self->state->srcs)
-            pads.push_back(src->pad);
+        for (bool flowed : {false, true}) {
+            for (auto& src : self->state->srcs) {
+                if (src->flowed == flowed)
+                    pads.push_back(src->pad);
+            }
+        }
     }
     for (auto& pad : pads)
         gst_pad_push_event(pad.get(), gst_event_ref(event));
