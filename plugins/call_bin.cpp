@@ -754,6 +754,30 @@ static void onIceCandidate(GstElement* webrtc, guint mlineIndex, const gchar* ca
 
 static GParamSpec* properties[N_PROPERTIES];
 
+// GstVideoEncoder 1.22 ignores a request without a running time while an earlier one is pending,
+// and one stays pending for good when its frame never came out as a keyframe (a frame dropped,
+// the stream stopped): from then on no PLI would ever give the far end a keyframe. Requests are
+// therefore stamped with the encoder's running time now, which the next frame always reaches.
+static GstPadProbeReturn stampKeyframeRequest(GstPad* pad, GstPadProbeInfo* info, gpointer)
+{
+    GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+    if (!gst_video_event_is_force_key_unit(event))
+        return GST_PAD_PROBE_OK;
+    GstClockTime runningTime = GST_CLOCK_TIME_NONE;
+    gboolean allHeaders = FALSE;
+    guint count = 0;
+    if (!gst_video_event_parse_upstream_force_key_unit(event, &runningTime, &allHeaders, &count) ||
+        GST_CLOCK_TIME_IS_VALID(runningTime))
+        return GST_PAD_PROBE_OK;
+    g_autoptr(GstElement) encoder = gst_pad_get_parent_element(pad);
+    GstClockTime now = encoder ? gst_element_get_current_running_time(encoder) : GST_CLOCK_TIME_NONE;
+    if (!GST_CLOCK_TIME_IS_VALID(now))
+        return GST_PAD_PROBE_OK;
+    gst_event_unref(event);
+    GST_PAD_PROBE_INFO_DATA(info) = gst_video_event_new_upstream_force_key_unit(now, allHeaders, count);
+    return GST_PAD_PROBE_OK;
+}
+
 // Asks each video encoder for a keyframe, as an upstream force-key-unit event on its src pad: what
 // a far end's PLI or FIR becomes too (rtpbin turns them into the same event, which the payloader
 // passes up).
@@ -1187,6 +1211,8 @@ static bool buildVideoChain(CallBin* self, SendSlot& slot)
     // 15-bit picture ids let the far end tell which frames a loss broke.
     gst_util_set_object_arg(G_OBJECT(payloader), "picture-id-mode", "15-bit");
     g_object_set(payloader, "pt", slot.payloadType, "ssrc", slot.ssrc, nullptr);
+    g_autoptr(GstPad) encoderSrc = gst_element_get_static_pad(slot.encoder.get(), "src");
+    gst_pad_add_probe(encoderSrc, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, stampKeyframeRequest, nullptr, nullptr);
     return true;
 }
 

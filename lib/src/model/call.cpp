@@ -2,6 +2,7 @@
 #include "model/model.h"
 
 #include <gst/app/gstappsrc.h>
+#include <gst/video/video.h>
 #include <gst/gst.h>
 
 GST_DEBUG_CATEGORY_STATIC(call_debug);
@@ -250,6 +251,13 @@ std::optional<Error> Call::Impl::send(VideoSlot slot, std::shared_ptr<LocalVideo
     });
     if (!consumer)
         return consumer.error();
+    // The encoder's state goes on from before a stop: the far end's depayloader, which lost track
+    // meanwhile, would wait for the next keyframe. Ask for one with the first frame (the source
+    // queues the event in front of its next buffer).
+    // (A request with a running time: GstVideoEncoder 1.22 may ignore one without.)
+    gst_element_send_event(input, gst_video_event_new_downstream_force_key_unit(
+                                      GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE,
+                                      gst_element_get_current_running_time(input), TRUE, 0));
     (slot == VideoSlot::Camera ? camera : screen) = Sending{stream, consumer.value()};
     if (slot == VideoSlot::Camera)
         cameraPublished = true;
