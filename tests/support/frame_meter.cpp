@@ -60,6 +60,10 @@ GstFlowReturn FrameMeter::onSample(GstElement* sink, gpointer data)
         self->centre_ = uint32_t(pixel[0]) << 16 | uint32_t(pixel[1]) << 8 | pixel[2];
         self->pixels_.assign(map.data, map.data + size_t(height) * stride);
         self->stride_ = stride;
+        if (self->trackX_ >= 0 && self->trackX_ < width && self->trackY_ < height) {
+            const guint8* tracked = map.data + size_t(self->trackY_) * stride + size_t(self->trackX_) * 3;
+            self->tracked_.push_back({now, uint32_t(tracked[0]) << 16 | uint32_t(tracked[1]) << 8 | tracked[2]});
+        }
     }
     gst_buffer_unmap(buffer, &map);
     return GST_FLOW_OK;
@@ -111,6 +115,20 @@ void FrameMeter::resetGaps()
     std::lock_guard lock(mutex_);
     longestGap_ = std::chrono::milliseconds{0};
     lastFrame_ = std::chrono::steady_clock::now();
+}
+
+void FrameMeter::track(int x, int y)
+{
+    std::lock_guard lock(mutex_);
+    trackX_ = x;
+    trackY_ = y;
+    tracked_.clear();
+}
+
+std::vector<FrameMeter::Sample> FrameMeter::tracked() const
+{
+    std::lock_guard lock(mutex_);
+    return tracked_;
 }
 
 bool near(uint32_t a, uint32_t b, int tolerance)

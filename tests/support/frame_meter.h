@@ -33,6 +33,13 @@ public:
     // The longest time between two consecutive frames since resetGaps().
     std::chrono::milliseconds longestGap() const;
     void resetGaps();
+    // From now on, each frame's arrival time and its colour at (x, y) are kept.
+    struct Sample {
+        std::chrono::steady_clock::time_point arrived;
+        uint32_t rgb;
+    };
+    void track(int x, int y);
+    std::vector<Sample> tracked() const;
     // The last frame is width x height and its centre within `tolerance` of 0xRRGGBB, per channel.
     bool sees(int width, int height, uint32_t rgb, int tolerance = 24) const;
     std::string describe() const;
@@ -50,6 +57,9 @@ private:
     size_t stride_ = 0;
     std::chrono::steady_clock::time_point lastFrame_{};
     std::chrono::milliseconds longestGap_{0};
+    int trackX_ = -1;
+    int trackY_ = -1;
+    std::vector<Sample> tracked_;
 };
 
 // Whether two 0xRRGGBB colours are within `tolerance` per channel.

@@ -126,6 +126,7 @@ GstPad* VideoCapture::addSourceChain(GstElement* source)
         return nullptr;
     }
     current_ = chain;
+    source_ = source;
     return selectorPad;
 }
 
@@ -153,6 +154,11 @@ GstFlowReturn VideoCapture::onSample(GstAppSink* appsink, gpointer data)
     for (auto& [id, consumer] : self->consumers_)
         consumer(sample.get());
     return GST_FLOW_OK;
+}
+
+bool VideoCapture::reconfigureSource(const std::function<bool(GstElement* source)>& change)
+{
+    return source_ && change(source_);
 }
 
 Result<Done> VideoCapture::switchSource(GstElement* source)

@@ -45,6 +45,9 @@ public:
 
     // Takes over `source`. Fails, keeping the current source, when the new one cannot start.
     Result<Done> switchSource(GstElement* source);
+    // Lets `change` turn the source element that plays now into the next device in place (what
+    // gst_device_reconfigure_element does for devices that support it): no new element, no gap.
+    bool reconfigureSource(const std::function<bool(GstElement* source)>& change);
 
     GstBin* bin() const { return GST_BIN(pipeline_.get()); }
     GstElement* tee() const { return tee_; }
@@ -60,6 +63,7 @@ private:
     GstElement* selector_ = nullptr;  // owned by pipeline_
     GstElement* tee_ = nullptr;       // owned by pipeline_
     GstElement* current_ = nullptr;   // the source chain playing, owned by pipeline_
+    GstElement* source_ = nullptr;    // the source element in it
 
     std::mutex consumersMutex_;  // held while consumers run
     std::map<int, Consumer> consumers_;

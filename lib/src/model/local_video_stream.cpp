@@ -118,7 +118,13 @@ Result<Done> LocalVideoStream::Impl::switchSource(const VideoDeviceInfo& next)
     if (!manager)
         return Error{400, 43004, "not a " + std::string(kind == detail::DeviceEntry::Kind::Screen ? "screen" : "camera") +
                                      " of the device lists: " + next.id};
-    if (capture) {
+    auto entry = manager->find(next.id, kind);
+    // A device that can take over the element playing now (the virtual ones can; PipeWire's may)
+    // switches between two frames; any other gets an element of its own beside the old one.
+    bool inPlace = capture && entry && capture->reconfigureSource([&](GstElement* source) {
+        return gst_device_reconfigure_element(entry->device.get(), source);
+    });
+    if (capture && !inPlace) {
         GstElement* element = manager->createElement(next.id, kind);
         if (!element)
             return Error{400, 43004, "the device is gone: " + next.id};
