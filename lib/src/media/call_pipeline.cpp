@@ -6,7 +6,6 @@
 #include <gst/app/gstappsrc.h>
 
 #include <cmath>
-#include <cstdlib>
 
 GST_DEBUG_CATEGORY_STATIC(call_pipeline_debug);
 #define GST_CAT_DEFAULT call_pipeline_debug
@@ -269,10 +268,10 @@ bool CallPipeline::setSpeaker(GstElement* sink)
     return true;
 }
 
-GstElement* CallPipeline::remoteVideo(const std::string& participantId, int streamId)
+GstElement* CallPipeline::remoteVideo(const std::string& participantId, const std::string& msid)
 {
     std::lock_guard lock(videoMutex_);
-    std::string key = participantId + "/" + std::to_string(streamId);
+    std::string key = participantId + "/" + msid;
     if (auto found = remoteVideos_.find(key); found != remoteVideos_.end())
         return found->second;
     GstElement* tee = make("tee");
@@ -314,13 +313,10 @@ void CallPipeline::onPadAdded(GstElement*, GstPad* pad, gpointer data)
     g_autofree gchar* participant = nullptr;
     g_object_get(pad, "participant-id", &participant, nullptr);
     if (g_str_has_prefix(name, "video_")) {
-        // The sender's msid, `video_<stream id>`; anything else is taken as its camera.
+        // The stream id is the sender's msid, which its published streams name.
         g_autofree gchar* streamId = nullptr;
         g_object_get(pad, "stream-id", &streamId, nullptr);
-        int id = 1;
-        if (streamId && g_str_has_prefix(streamId, "video_"))
-            id = std::atoi(streamId + 6);
-        GstElement* tee = self->remoteVideo(participant ? participant : "", id);
+        GstElement* tee = self->remoteVideo(participant ? participant : "", streamId ? streamId : "");
         g_autoptr(GstPad) teeSink = tee ? gst_element_get_static_pad(tee, "sink") : nullptr;
         if (!teeSink || gst_pad_is_linked(teeSink) || gst_pad_link(pad, teeSink) != GST_PAD_LINK_OK)
             GST_WARNING("cannot route %s (stream %s)", name, streamId ? streamId : "?");

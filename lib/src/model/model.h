@@ -157,13 +157,16 @@ private:
 };
 
 struct RemoteVideoStream::Impl {
-    Impl(detail::Shared shared, int id, MediaStreamType type, std::string participantId, std::weak_ptr<Call::Impl> call)
-        : shared(std::move(shared)), id(id), type(type), participantId(std::move(participantId)), call(std::move(call))
+    Impl(detail::Shared shared, int id, MediaStreamType type, std::string msid, std::string participantId,
+         std::weak_ptr<Call::Impl> call)
+        : shared(std::move(shared)), id(id), type(type), msid(std::move(msid)), participantId(std::move(participantId)),
+          call(std::move(call))
     {
     }
     const detail::Shared shared;
     const int id;
     const MediaStreamType type;
+    const std::string msid;           // of the m-line that carries it: how its media is found
     const std::string participantId;  // raw id
     const std::weak_ptr<Call::Impl> call;
     detail::ViewList views;

@@ -92,11 +92,12 @@ void RemoteParticipant::Impl::updateStreams(const std::vector<protocol::StreamIn
                                                                                 : MediaStreamType::Video;
         auto found = streams.find(info.id);
         detail::StreamRef ref;
-        if (found != streams.end() && found->second.impl->type == type) {
+        std::string msid = info.msid.empty() ? "video_" + std::to_string(info.id) : info.msid;
+        if (found != streams.end() && found->second.impl->type == type && found->second.impl->msid == msid) {
             ref = found->second;
             streams.erase(found);
         } else {
-            ref.impl = std::make_shared<RemoteVideoStream::Impl>(shared, info.id, type, rawIdOf(identifier), call);
+            ref.impl = std::make_shared<RemoteVideoStream::Impl>(shared, info.id, type, msid, rawIdOf(identifier), call);
             ref.handle = RemoteVideoStream::Impl::makeHandle(ref.impl);
             (type == MediaStreamType::Video ? video : screen).added.push_back(ref.handle);
         }

@@ -176,7 +176,7 @@ void Renderer::createView(CreateViewOptions options, std::function<void(Result<s
                 return finish(Error{404, 43202, "the stream's call is over"});
             if (!remote->coreAvailable)
                 return finish(Error{412, 43200, "the stream is not available"});
-            GstElement* tee = call->pipeline->remoteVideo(remote->participantId, remote->id);
+            GstElement* tee = call->pipeline->remoteVideo(remote->participantId, remote->msid);
             auto branch = tee ? detail::ViewBranch::attach(call->pipeline->bin(), tee, true, settingsFrom(options)) : nullptr;
             if (!branch)
                 return finish(Error{500, 43204, "the view could not be built"});
