@@ -94,6 +94,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -417,6 +418,8 @@ GstPromise* newPromise(CallBin* self, guint64 generation, const std::string& pee
 // ---------------------------------------------------------------------------------------------
 // Negotiation. Promise callbacks run on webrtcbin's own thread; none of them blocks.
 
+static bool linkSendSlots(CallBin* self);
+
 static void setLocalAndSend(PromiseContext* context, GstPromise* promise, const char* field, const char* type)
 {
     Current current = currentFor(context);
@@ -558,8 +561,70 @@ static void onSessionRequested(CallSignaller*, const gchar* peerId, const gchar*
             }
         }
     }
+    if (!linkSendSlots(self))
+        return;
     auto offered = RefPtr<GstPromise>::adopt(newPromise(self, generation, peerId, onOfferCreated));
     g_signal_emit_by_name(current.webrtc.get(), "create-offer", nullptr, offered.get());
+}
+
+// The payload type an offer's m-line gives `encodingName` (its first rtpmap of that name), or -1.
+static int offeredPayloadType(const GstSDPMedia* media, const char* encodingName)
+{
+    for (guint i = 0; i < gst_sdp_media_formats_len(media); ++i) {
+        int payloadType = atoi(gst_sdp_media_get_format(media, i));
+        g_autoptr(GstCaps) caps = gst_sdp_media_get_caps_from_media(media, payloadType);
+        const char* name = caps ? gst_structure_get_string(gst_caps_get_structure(caps, 0), "encoding-name") : nullptr;
+        if (name && g_ascii_strcasecmp(name, encodingName) == 0)
+            return payloadType;
+    }
+    return -1;
+}
+
+// An offer that did not come from another callbin (a browser's: Opus on 111, VP8 on 96, among many
+// codecs) numbers Opus and VP8 its own way. webrtcbin 1.22 neither matches a transceiver whose
+// codec preferences carry another payload type (it adds a receive-only one instead, and nothing
+// is sent) nor renumbers what it sends: so each send slot takes the payload type of its m-line
+// (the n-th of its kind) in the caps at the end of its chain, its payloader and its transceiver's
+// codec preferences, before the offer is set and before the slot is linked to webrtcbin (see
+// linkSendSlots: webrtcbin would otherwise check the new preferences against the caps its sink
+// pad got last, with the old payload type, and reject the m-line). On the signaller's thread, once negotiating is set: no
+// slot comes or goes meanwhile. Offers from callbin itself keep its numbering: nothing changes.
+static void adoptOfferPayloadTypes(CallBin* self, const GstSDPMessage* offer)
+{
+    CallBinState& state = *self->state;
+    std::lock_guard structure(state.structureMutex);
+    std::vector<SendSlot*> slots;
+    {
+        std::lock_guard lock(state.mutex);
+        for (auto& slot : state.sendSlots)
+            slots.push_back(slot.get());
+    }
+    for (Kind kind : {Kind::Audio, Kind::Video}) {
+        auto slot = std::find_if(slots.begin(), slots.end(), [&](SendSlot* s) { return s->kind == kind; });
+        for (guint i = 0; i < gst_sdp_message_medias_len(offer) && slot != slots.end(); ++i) {
+            const GstSDPMedia* media = gst_sdp_message_get_media(offer, i);
+            if (g_strcmp0(gst_sdp_media_get_media(media), kindName(kind)) != 0)
+                continue;
+            int payloadType = offeredPayloadType(media, kind == Kind::Audio ? "OPUS" : "VP8");
+            if (payloadType >= 0 && guint(payloadType) != (*slot)->payloadType) {
+                GST_INFO_OBJECT(self, "%s m-line %u: sending on payload type %d instead of %u", kindName(kind), i,
+                                payloadType, (*slot)->payloadType);
+                RefPtr<GstCaps> caps = rtpCaps(kind, guint(payloadType));
+                // The payloader, then the capsfilter that ends the slot's chain.
+                size_t count = (*slot)->elements.size();
+                g_object_set((*slot)->elements[count - 1].get(), "caps", caps.get(), nullptr);
+                g_object_set((*slot)->elements[count - 2].get(), "pt", guint(payloadType), nullptr);
+                g_autoptr(GstWebRTCRTPTransceiver) transceiver = nullptr;
+                if ((*slot)->webrtcPad)
+                    g_object_get((*slot)->webrtcPad.get(), "transceiver", &transceiver, nullptr);
+                if (transceiver)
+                    g_object_set(transceiver, "codec-preferences", caps.get(), nullptr);
+                std::lock_guard lock(state.mutex);
+                (*slot)->payloadType = guint(payloadType);
+            }
+            slot = std::find_if(std::next(slot), slots.end(), [&](SendSlot* s) { return s->kind == kind; });
+        }
+    }
 }
 
 static void onSessionDescription(CallSignaller*, const gchar* peerId, const gchar* type, const gchar* sdp,
@@ -585,8 +650,15 @@ static void onSessionDescription(CallSignaller*, const gchar* peerId, const gcha
         return;
     }
     if (isOffer) {
-        std::lock_guard lock(self->state->mutex);
-        self->state->negotiating = true;
+        {
+            std::lock_guard lock(self->state->mutex);
+            self->state->negotiating = true;
+        }
+        adoptOfferPayloadTypes(self, message);
+        if (!linkSendSlots(self)) {
+            gst_sdp_message_free(message);
+            return;
+        }
     }
     GST_INFO_OBJECT(self, "%s from %s", type, peerId);
     GstWebRTCSessionDescription* description = gst_webrtc_session_description_new(
@@ -791,6 +863,12 @@ static GstPadProbeReturn dropAfterSessionEnd(GstPad*, GstPadProbeInfo*, gpointer
     return static_cast<CallBinState*>(data)->sessionEnded ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
 }
 
+// A send slot's media before the call is negotiated (see linkSendSlots): dropped, not an error.
+static GstPadProbeReturn dropUntilLinked(GstPad* pad, GstPadProbeInfo*, gpointer)
+{
+    return gst_pad_is_linked(pad) ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+}
+
 // A remote stream: from webrtcbin's streaming thread, when its first packet arrives.
 static void onWebrtcPadAdded(GstElement* webrtc, GstPad* pad, gpointer data)
 {
@@ -952,11 +1030,33 @@ static bool attachSendSlot(CallBin* self, GstElement* webrtc, SendSlot& slot)
     // codec with our payload type even before the first buffer has given the pad caps.
     if (transceiver)
         g_object_set(transceiver, "do-nack", TRUE, "codec-preferences", caps.get(), nullptr);
-    g_autoptr(GstPad) src = gst_element_get_static_pad(slot.elements.back().get(), "src");
-    if (gst_pad_link(src, slot.webrtcPad.get()) != GST_PAD_LINK_OK) {
-        GST_ELEMENT_ERROR(self, CORE, PAD, ("Could not add an %s stream to the call.", kindName(slot.kind)),
-                          ("linking the encoder to webrtcbin failed"));
-        return false;
+    // Linked when the call is negotiated (linkSendSlots), once the payload type is settled.
+    return true;
+}
+
+// Links each send slot to its webrtcbin sink pad, when the negotiation starts: before callbin's
+// offer, or once a peer's offer gave the payload types (adoptOfferPayloadTypes). Until then what
+// the encoders make is dropped (dropUntilLinked), and no caps with a payload type that may still
+// change reach webrtcbin. On the signaller's thread.
+static bool linkSendSlots(CallBin* self)
+{
+    CallBinState& state = *self->state;
+    std::lock_guard structure(state.structureMutex);
+    std::vector<SendSlot*> slots;
+    {
+        std::lock_guard lock(state.mutex);
+        for (auto& slot : state.sendSlots)
+            slots.push_back(slot.get());
+    }
+    for (SendSlot* slot : slots) {
+        g_autoptr(GstPad) src = gst_element_get_static_pad(slot->elements.back().get(), "src");
+        if (!slot->webrtcPad || gst_pad_is_linked(src))
+            continue;
+        if (gst_pad_link(src, slot->webrtcPad.get()) != GST_PAD_LINK_OK) {
+            GST_ELEMENT_ERROR(self, CORE, PAD, ("Could not add an %s stream to the call.", kindName(slot->kind)),
+                              ("linking the encoder to webrtcbin failed"));
+            return false;
+        }
     }
     return true;
 }
@@ -1059,7 +1159,8 @@ static void destroyWebrtc(CallBin* self)
         if (!slot->webrtcPad)
             continue;
         g_autoptr(GstPad) src = gst_element_get_static_pad(slot->elements.back().get(), "src");
-        gst_pad_unlink(src, slot->webrtcPad.get());
+        if (gst_pad_is_linked(src))
+            gst_pad_unlink(src, slot->webrtcPad.get());
         slot->webrtcPad.reset();
     }
     // The pitfall that leaks webrtcbin's fds is removing it while it still runs: NULL first.
@@ -1256,6 +1357,8 @@ static GstPad* call_bin_request_new_pad(GstElement* element, GstPadTemplate* tem
     g_autoptr(GstPad) rtpSrc = gst_element_get_static_pad(rtpFilter, "src");
     gst_pad_add_probe(rtpSrc, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
                       dropAfterSessionEnd, &state, nullptr);
+    gst_pad_add_probe(rtpSrc, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                      dropUntilLinked, nullptr, nullptr);
 
     std::string name = std::string(prefix) + "_" + std::to_string(index);
     g_autoptr(GstPad) target = gst_element_get_static_pad(slot->elements.front().get(), "sink");
