@@ -200,6 +200,15 @@ RefPtr<GstCaps> vp8RtpCaps(guint payloadType)
                                                       nullptr));
 }
 
+// NACK (and the RTX stream webrtcbin adds with it) for video only: a lost video packet spoils frames
+// until the next keyframe, while Opus covers a lost packet with its in-band FEC; and browsers refuse
+// an audio m-line with an RTX stream (Chromium: "Failed to add remote stream ssrc" on the offer's
+// ssrc-group FID), so an offer with audio RTX never reaches a browser's call.
+gboolean nackFor(Kind kind)
+{
+    return kind == Kind::Video;
+}
+
 RefPtr<GstCaps> rtpCaps(Kind kind, guint payloadType)
 {
     return kind == Kind::Audio ? opusRtpCaps(payloadType) : vp8RtpCaps(payloadType);
@@ -467,13 +476,18 @@ static void onRemoteOfferSet(GstPromise* promise, gpointer data)
         return;
     }
     // The offer may have made webrtcbin create transceivers of its own (media callbin does not
-    // send). They get NACK too; here rather than in on-new-transceiver, where webrtcbin 1.22 holds
-    // its lock.
+    // send). Video ones get NACK too (see nackFor); here rather than in on-new-transceiver, where
+    // webrtcbin 1.22 holds its lock.
     GArray* transceivers = nullptr;
     g_signal_emit_by_name(current.webrtc.get(), "get-transceivers", &transceivers);
     if (transceivers) {
-        for (guint i = 0; i < transceivers->len; ++i)
-            g_object_set(g_array_index(transceivers, GstWebRTCRTPTransceiver*, i), "do-nack", TRUE, nullptr);
+        for (guint i = 0; i < transceivers->len; ++i) {
+            auto* transceiver = g_array_index(transceivers, GstWebRTCRTPTransceiver*, i);
+            GstWebRTCKind kind = GST_WEBRTC_KIND_UNKNOWN;
+            g_object_get(transceiver, "kind", &kind, nullptr);
+            if (kind == GST_WEBRTC_KIND_VIDEO)
+                g_object_set(transceiver, "do-nack", TRUE, nullptr);
+        }
         g_array_unref(transceivers);
     }
     auto answered = RefPtr<GstPromise>::adopt(
@@ -556,7 +570,7 @@ static void onSessionRequested(CallSignaller*, const gchar* peerId, const gchar*
             g_signal_emit_by_name(current.webrtc.get(), "add-transceiver",
                                   GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps.get(), &transceiver);
             if (transceiver) {
-                g_object_set(transceiver, "do-nack", TRUE, nullptr);
+                g_object_set(transceiver, "do-nack", nackFor(kind), nullptr);
                 gst_object_unref(transceiver);
             }
         }
@@ -584,10 +598,11 @@ static int offeredPayloadType(const GstSDPMedia* media, const char* encodingName
 // codecs) numbers Opus and VP8 its own way. webrtcbin 1.22 neither matches a transceiver whose
 // codec preferences carry another payload type (it adds a receive-only one instead, and nothing
 // is sent) nor renumbers what it sends: so each send slot takes the payload type of its m-line
-// (the n-th of its kind) in the caps at the end of its chain, its payloader and its transceiver's
-// codec preferences, before the offer is set and before the slot is linked to webrtcbin (see
-// linkSendSlots: webrtcbin would otherwise check the new preferences against the caps its sink
-// pad got last, with the old payload type, and reject the m-line). On the signaller's thread, once negotiating is set: no
+// (the n-th of its kind) in the caps at the end of its chain, its payloader (which writes it in
+// every packet from now on) and its transceiver's codec preferences, before the offer is set and
+// before the slot is linked to webrtcbin (see linkSendSlots). The caps the chain already made
+// (kept on its unlinked end until the link) get the new payload type too: they are what webrtcbin
+// sees first once linked, before the payloader's own renegotiated caps. On the signaller's thread, once negotiating is set: no
 // slot comes or goes meanwhile. Offers from callbin itself keep its numbering: nothing changes.
 static void adoptOfferPayloadTypes(CallBin* self, const GstSDPMessage* offer)
 {
@@ -614,6 +629,14 @@ static void adoptOfferPayloadTypes(CallBin* self, const GstSDPMessage* offer)
                 size_t count = (*slot)->elements.size();
                 g_object_set((*slot)->elements[count - 1].get(), "caps", caps.get(), nullptr);
                 g_object_set((*slot)->elements[count - 2].get(), "pt", guint(payloadType), nullptr);
+                g_autoptr(GstPad) end = gst_element_get_static_pad((*slot)->elements[count - 1].get(), "src");
+                if (g_autoptr(GstCaps) made = gst_pad_get_current_caps(end)) {
+                    GstCaps* renumbered = gst_caps_make_writable(gst_caps_ref(made));
+                    gst_caps_set_simple(renumbered, "payload", G_TYPE_INT, payloadType, nullptr);
+                    g_autoptr(GstEvent) event = gst_event_new_caps(renumbered);
+                    gst_caps_unref(renumbered);
+                    gst_pad_store_sticky_event(end, event);
+                }
                 g_autoptr(GstWebRTCRTPTransceiver) transceiver = nullptr;
                 if ((*slot)->webrtcPad)
                     g_object_get((*slot)->webrtcPad.get(), "transceiver", &transceiver, nullptr);
@@ -1026,18 +1049,19 @@ static bool attachSendSlot(CallBin* self, GstElement* webrtc, SendSlot& slot)
     }
     g_autoptr(GstWebRTCRTPTransceiver) transceiver = nullptr;
     g_object_get(slot.webrtcPad.get(), "transceiver", &transceiver, nullptr);
-    // webrtcbin 1.22 leaves NACK off per transceiver; the codec preference makes the offer name the
+    // webrtcbin 1.22 leaves NACK off per transceiver (see nackFor); the codec preference makes the offer name the
     // codec with our payload type even before the first buffer has given the pad caps.
     if (transceiver)
-        g_object_set(transceiver, "do-nack", TRUE, "codec-preferences", caps.get(), nullptr);
+        g_object_set(transceiver, "do-nack", nackFor(slot.kind), "codec-preferences", caps.get(), nullptr);
     // Linked when the call is negotiated (linkSendSlots), once the payload type is settled.
     return true;
 }
 
-// Links each send slot to its webrtcbin sink pad, when the negotiation starts: before callbin's
+// Links each send slot to its webrtcbin sink pad when the negotiation starts: before callbin's
 // offer, or once a peer's offer gave the payload types (adoptOfferPayloadTypes). Until then what
-// the encoders make is dropped (dropUntilLinked), and no caps with a payload type that may still
-// change reach webrtcbin. On the signaller's thread.
+// the encoders make is dropped (dropUntilLinked), and no caps whose payload type may still change
+// reach webrtcbin, which checks the answer's codec preferences against the caps its sink pad got
+// last and rejects the m-line when they differ. On the signaller's thread.
 static bool linkSendSlots(CallBin* self)
 {
     CallBinState& state = *self->state;
