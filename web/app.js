@@ -13,6 +13,7 @@ function status(text) {
 }
 
 function showError(error) {
+  if (error) console.error(String(error.message ?? error));
   const code = error?.code !== undefined && error.code !== 0 ? ` (${error.code}/${error.subCode})` : '';
   $('error').textContent = error ? `${error.message ?? error}${code}` : '';
 }
@@ -155,14 +156,20 @@ function show(call) {
     $('dial').hidden = false;
   });
   clearInterval(page.statsTimer);
+  page.decodingVideo = false;
   page.statsTimer = setInterval(() => updateSpeaking(call), 250);
   render();
 }
 
 // Who is speaking, from the audio levels WebRTC measures (getStats): on above 0.03, off after
-// a second below 0.01, so that pauses between words do not flicker.
+// a second below 0.01, so that pauses between words do not flicker. Also whether video decodes.
 async function updateSpeaking(call) {
   const stats = await call.mediaStats();
+  const decoding = (stats.video?.framesDecoded ?? 0) > 0;
+  if (decoding !== page.decodingVideo) {
+    page.decodingVideo = decoding;
+    render();
+  }
   for (const [who, level] of [['remote', stats.audio?.audioLevel ?? 0], ['local', call.isMuted ? 0 : stats.localAudioLevel]]) {
     if (level > 0.03) page.speaking[who] = 4;
     else if (level < 0.01 && page.speaking[who] > 0) page.speaking[who] -= 1;
@@ -185,7 +192,10 @@ function render() {
   $('remote-name').textContent = `${remote.displayName || remote.rawId} (${remote.state})`;
   $('remote-muted').hidden = !remote.isMuted;
   $('remote-streams').textContent = describeStreams(remote.streams);
-  const videoAvailable = remote.streams.some((s) => s.available) && call.remoteStream.getVideoTracks().length > 0;
+  // The far end's published streams say whether its video is on; one that publishes none (callbin
+  // in a launch line) is shown as soon as its video decodes.
+  const videoAvailable = call.remoteStream.getVideoTracks().length > 0 &&
+    (remote.streams.length ? remote.streams.some((s) => s.available) : page.decodingVideo);
   $('remote-video').hidden = !videoAvailable;
   $('remote-video-off').hidden = videoAvailable;
   $('remote-video-off').textContent = remote.streams.length ? 'Camera off' : 'No video';

@@ -26,6 +26,8 @@ public:
     int height() const;
     // 0xRRGGBB at the centre of the last frame.
     uint32_t centre() const;
+    // The mean of R, G and B over the last frame, 0 (black) to 255.
+    double brightness() const;
     // The last frame is width x height and its centre within `tolerance` of 0xRRGGBB, per channel.
     bool sees(int width, int height, uint32_t rgb, int tolerance = 24) const;
     std::string describe() const;
@@ -39,6 +41,7 @@ private:
     int width_ = 0;
     int height_ = 0;
     uint32_t centre_ = 0;
+    double brightness_ = 0;
 };
 
 }  // namespace calling::test

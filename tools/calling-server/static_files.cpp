@@ -57,8 +57,6 @@ std::string StaticFiles::contentType(std::string_view name)
 
 StaticFile StaticFiles::get(std::string_view method, std::string_view rawPath) const
 {
-    if (method != "GET" && method != "HEAD")
-        return {405, {}, "the web client is read with GET or HEAD"};
     StaticFile notFound{404, {}, "no such file"};
     if (!valid() || !rawPath.starts_with("/"))
         return notFound;
@@ -90,6 +88,8 @@ StaticFile StaticFiles::get(std::string_view method, std::string_view rawPath) c
     std::string file = canonical(root_ + relative);
     if (file.empty() || !file.starts_with(root_ + "/") || !g_file_test(file.c_str(), G_FILE_TEST_IS_REGULAR))
         return notFound;
+    if (method != "GET" && method != "HEAD")
+        return {405, {}, "the web client is read with GET or HEAD"};
     g_autofree char* contents = nullptr;
     gsize length = 0;
     if (!g_file_get_contents(file.c_str(), &contents, &length, nullptr))
