@@ -27,7 +27,7 @@ const args = [
   '--auto-select-desktop-capture-source=Entire screen',
 ];
 if (process.env.CHROMIUM_FAKE_AUDIO) args.push(`--use-file-for-fake-audio-capture=${process.env.CHROMIUM_FAKE_AUDIO}`);
-// Chromium's sandbox needs user namespaces, which root (as in CI containers) does not get.
+// Chromium refuses to run as root (as in CI containers) with its sandbox on.
 const sandbox = process.getuid?.() !== 0;
 
 function emit(object) {
