@@ -94,6 +94,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -197,6 +198,15 @@ RefPtr<GstCaps> vp8RtpCaps(guint payloadType)
                                                       "encoding-name", G_TYPE_STRING, "VP8", "clock-rate",
                                                       G_TYPE_INT, 90000, "payload", G_TYPE_INT, gint(payloadType),
                                                       nullptr));
+}
+
+// NACK (and the RTX stream webrtcbin adds with it) for video only: a lost video packet spoils frames
+// until the next keyframe, while Opus covers a lost packet with its in-band FEC; and browsers refuse
+// an audio m-line with an RTX stream (Chromium: "Failed to add remote stream ssrc" on the offer's
+// ssrc-group FID), so an offer with audio RTX never reaches a browser's call.
+gboolean nackFor(Kind kind)
+{
+    return kind == Kind::Video;
 }
 
 RefPtr<GstCaps> rtpCaps(Kind kind, guint payloadType)
@@ -427,6 +437,8 @@ GstPromise* newPromise(CallBin* self, guint64 generation, const std::string& pee
 // ---------------------------------------------------------------------------------------------
 // Negotiation. Promise callbacks run on webrtcbin's own thread; none of them blocks.
 
+static bool linkSendSlots(CallBin* self);
+
 static void setLocalAndSend(PromiseContext* context, GstPromise* promise, const char* field, const char* type)
 {
     Current current = currentFor(context);
@@ -474,13 +486,18 @@ static void onRemoteOfferSet(GstPromise* promise, gpointer data)
         return;
     }
     // The offer may have made webrtcbin create transceivers of its own (media callbin does not
-    // send). They get NACK too; here rather than in on-new-transceiver, where webrtcbin 1.22 holds
-    // its lock.
+    // send). Video ones get NACK too (see nackFor); here rather than in on-new-transceiver, where
+    // webrtcbin 1.22 holds its lock.
     GArray* transceivers = nullptr;
     g_signal_emit_by_name(current.webrtc.get(), "get-transceivers", &transceivers);
     if (transceivers) {
-        for (guint i = 0; i < transceivers->len; ++i)
-            g_object_set(g_array_index(transceivers, GstWebRTCRTPTransceiver*, i), "do-nack", TRUE, nullptr);
+        for (guint i = 0; i < transceivers->len; ++i) {
+            auto* transceiver = g_array_index(transceivers, GstWebRTCRTPTransceiver*, i);
+            GstWebRTCKind kind = GST_WEBRTC_KIND_UNKNOWN;
+            g_object_get(transceiver, "kind", &kind, nullptr);
+            if (kind == GST_WEBRTC_KIND_VIDEO)
+                g_object_set(transceiver, "do-nack", TRUE, nullptr);
+        }
         g_array_unref(transceivers);
     }
     auto answered = RefPtr<GstPromise>::adopt(
@@ -563,13 +580,84 @@ static void onSessionRequested(CallSignaller*, const gchar* peerId, const gchar*
             g_signal_emit_by_name(current.webrtc.get(), "add-transceiver",
                                   GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps.get(), &transceiver);
             if (transceiver) {
-                g_object_set(transceiver, "do-nack", TRUE, nullptr);
+                g_object_set(transceiver, "do-nack", nackFor(kind), nullptr);
                 gst_object_unref(transceiver);
             }
         }
     }
+    if (!linkSendSlots(self))
+        return;
     auto offered = RefPtr<GstPromise>::adopt(newPromise(self, generation, peerId, onOfferCreated));
     g_signal_emit_by_name(current.webrtc.get(), "create-offer", nullptr, offered.get());
+}
+
+// The payload type an offer's m-line gives `encodingName` (its first rtpmap of that name), or -1.
+static int offeredPayloadType(const GstSDPMedia* media, const char* encodingName)
+{
+    for (guint i = 0; i < gst_sdp_media_formats_len(media); ++i) {
+        int payloadType = atoi(gst_sdp_media_get_format(media, i));
+        g_autoptr(GstCaps) caps = gst_sdp_media_get_caps_from_media(media, payloadType);
+        const char* name = caps ? gst_structure_get_string(gst_caps_get_structure(caps, 0), "encoding-name") : nullptr;
+        if (name && g_ascii_strcasecmp(name, encodingName) == 0)
+            return payloadType;
+    }
+    return -1;
+}
+
+// An offer that did not come from another callbin (a browser's: Opus on 111, VP8 on 96, among many
+// codecs) numbers Opus and VP8 its own way. webrtcbin 1.22 neither matches a transceiver whose
+// codec preferences carry another payload type (it adds a receive-only one instead, and nothing
+// is sent) nor renumbers what it sends: so each send slot takes the payload type of its m-line
+// (the n-th of its kind) in the caps at the end of its chain, its payloader (which writes it in
+// every packet from now on) and its transceiver's codec preferences, before the offer is set and
+// before the slot is linked to webrtcbin (see linkSendSlots). The caps the chain already made
+// (kept on its unlinked end until the link) get the new payload type too: they are what webrtcbin
+// sees first once linked, before the payloader's own renegotiated caps. On the signaller's thread, once negotiating is set: no
+// slot comes or goes meanwhile. Offers from callbin itself keep its numbering: nothing changes.
+static void adoptOfferPayloadTypes(CallBin* self, const GstSDPMessage* offer)
+{
+    CallBinState& state = *self->state;
+    std::lock_guard structure(state.structureMutex);
+    std::vector<SendSlot*> slots;
+    {
+        std::lock_guard lock(state.mutex);
+        for (auto& slot : state.sendSlots)
+            slots.push_back(slot.get());
+    }
+    for (Kind kind : {Kind::Audio, Kind::Video}) {
+        auto slot = std::find_if(slots.begin(), slots.end(), [&](SendSlot* s) { return s->kind == kind; });
+        for (guint i = 0; i < gst_sdp_message_medias_len(offer) && slot != slots.end(); ++i) {
+            const GstSDPMedia* media = gst_sdp_message_get_media(offer, i);
+            if (g_strcmp0(gst_sdp_media_get_media(media), kindName(kind)) != 0)
+                continue;
+            int payloadType = offeredPayloadType(media, kind == Kind::Audio ? "OPUS" : "VP8");
+            if (payloadType >= 0 && guint(payloadType) != (*slot)->payloadType) {
+                GST_INFO_OBJECT(self, "%s m-line %u: sending on payload type %d instead of %u", kindName(kind), i,
+                                payloadType, (*slot)->payloadType);
+                RefPtr<GstCaps> caps = rtpCaps(kind, guint(payloadType));
+                // The payloader, then the capsfilter that ends the slot's chain.
+                size_t count = (*slot)->elements.size();
+                g_object_set((*slot)->elements[count - 1].get(), "caps", caps.get(), nullptr);
+                g_object_set((*slot)->elements[count - 2].get(), "pt", guint(payloadType), nullptr);
+                g_autoptr(GstPad) end = gst_element_get_static_pad((*slot)->elements[count - 1].get(), "src");
+                if (g_autoptr(GstCaps) made = gst_pad_get_current_caps(end)) {
+                    GstCaps* renumbered = gst_caps_make_writable(gst_caps_ref(made));
+                    gst_caps_set_simple(renumbered, "payload", G_TYPE_INT, payloadType, nullptr);
+                    g_autoptr(GstEvent) event = gst_event_new_caps(renumbered);
+                    gst_caps_unref(renumbered);
+                    gst_pad_store_sticky_event(end, event);
+                }
+                g_autoptr(GstWebRTCRTPTransceiver) transceiver = nullptr;
+                if ((*slot)->webrtcPad)
+                    g_object_get((*slot)->webrtcPad.get(), "transceiver", &transceiver, nullptr);
+                if (transceiver)
+                    g_object_set(transceiver, "codec-preferences", caps.get(), nullptr);
+                std::lock_guard lock(state.mutex);
+                (*slot)->payloadType = guint(payloadType);
+            }
+            slot = std::find_if(std::next(slot), slots.end(), [&](SendSlot* s) { return s->kind == kind; });
+        }
+    }
 }
 
 static void onSessionDescription(CallSignaller*, const gchar* peerId, const gchar* type, const gchar* sdp,
@@ -595,8 +683,15 @@ static void onSessionDescription(CallSignaller*, const gchar* peerId, const gcha
         return;
     }
     if (isOffer) {
-        std::lock_guard lock(self->state->mutex);
-        self->state->negotiating = true;
+        {
+            std::lock_guard lock(self->state->mutex);
+            self->state->negotiating = true;
+        }
+        adoptOfferPayloadTypes(self, message);
+        if (!linkSendSlots(self)) {
+            gst_sdp_message_free(message);
+            return;
+        }
     }
     GST_INFO_OBJECT(self, "%s from %s", type, peerId);
     GstWebRTCSessionDescription* description = gst_webrtc_session_description_new(
@@ -825,6 +920,12 @@ static GstPadProbeReturn dropAfterSessionEnd(GstPad*, GstPadProbeInfo*, gpointer
     return static_cast<CallBinState*>(data)->sessionEnded ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
 }
 
+// A send slot's media before the call is negotiated (see linkSendSlots): dropped, not an error.
+static GstPadProbeReturn dropUntilLinked(GstPad* pad, GstPadProbeInfo*, gpointer)
+{
+    return gst_pad_is_linked(pad) ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+}
+
 // A remote stream: from webrtcbin's streaming thread, when its first packet arrives.
 static void onWebrtcPadAdded(GstElement* webrtc, GstPad* pad, gpointer data)
 {
@@ -983,15 +1084,38 @@ static bool attachSendSlot(CallBin* self, GstElement* webrtc, SendSlot& slot)
     g_object_set(slot.webrtcPad.get(), "msid", GST_PAD_NAME(slot.ghost.get()), nullptr);
     g_autoptr(GstWebRTCRTPTransceiver) transceiver = nullptr;
     g_object_get(slot.webrtcPad.get(), "transceiver", &transceiver, nullptr);
-    // webrtcbin 1.22 leaves NACK off per transceiver; the codec preference makes the offer name the
+    // webrtcbin 1.22 leaves NACK off per transceiver (see nackFor); the codec preference makes the offer name the
     // codec with our payload type even before the first buffer has given the pad caps.
     if (transceiver)
-        g_object_set(transceiver, "do-nack", TRUE, "codec-preferences", caps.get(), nullptr);
-    g_autoptr(GstPad) src = gst_element_get_static_pad(slot.elements.back().get(), "src");
-    if (gst_pad_link(src, slot.webrtcPad.get()) != GST_PAD_LINK_OK) {
-        GST_ELEMENT_ERROR(self, CORE, PAD, ("Could not add an %s stream to the call.", kindName(slot.kind)),
-                          ("linking the encoder to webrtcbin failed"));
-        return false;
+        g_object_set(transceiver, "do-nack", nackFor(slot.kind), "codec-preferences", caps.get(), nullptr);
+    // Linked when the call is negotiated (linkSendSlots), once the payload type is settled.
+    return true;
+}
+
+// Links each send slot to its webrtcbin sink pad when the negotiation starts: before callbin's
+// offer, or once a peer's offer gave the payload types (adoptOfferPayloadTypes). Until then what
+// the encoders make is dropped (dropUntilLinked), and no caps whose payload type may still change
+// reach webrtcbin, which checks the answer's codec preferences against the caps its sink pad got
+// last and rejects the m-line when they differ. On the signaller's thread.
+static bool linkSendSlots(CallBin* self)
+{
+    CallBinState& state = *self->state;
+    std::lock_guard structure(state.structureMutex);
+    std::vector<SendSlot*> slots;
+    {
+        std::lock_guard lock(state.mutex);
+        for (auto& slot : state.sendSlots)
+            slots.push_back(slot.get());
+    }
+    for (SendSlot* slot : slots) {
+        g_autoptr(GstPad) src = gst_element_get_static_pad(slot->elements.back().get(), "src");
+        if (!slot->webrtcPad || gst_pad_is_linked(src))
+            continue;
+        if (gst_pad_link(src, slot->webrtcPad.get()) != GST_PAD_LINK_OK) {
+            GST_ELEMENT_ERROR(self, CORE, PAD, ("Could not add an %s stream to the call.", kindName(slot->kind)),
+                              ("linking the encoder to webrtcbin failed"));
+            return false;
+        }
     }
     return true;
 }
@@ -1094,7 +1218,8 @@ static void destroyWebrtc(CallBin* self)
         if (!slot->webrtcPad)
             continue;
         g_autoptr(GstPad) src = gst_element_get_static_pad(slot->elements.back().get(), "src");
-        gst_pad_unlink(src, slot->webrtcPad.get());
+        if (gst_pad_is_linked(src))
+            gst_pad_unlink(src, slot->webrtcPad.get());
         slot->webrtcPad.reset();
     }
     // The pitfall that leaks webrtcbin's fds is removing it while it still runs: NULL first.
@@ -1294,6 +1419,8 @@ static GstPad* call_bin_request_new_pad(GstElement* element, GstPadTemplate* tem
     g_autoptr(GstPad) rtpSrc = gst_element_get_static_pad(rtpFilter, "src");
     gst_pad_add_probe(rtpSrc, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
                       dropAfterSessionEnd, &state, nullptr);
+    gst_pad_add_probe(rtpSrc, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                      dropUntilLinked, nullptr, nullptr);
 
     std::string name = std::string(prefix) + "_" + std::to_string(index);
     g_autoptr(GstPad) target = gst_element_get_static_pad(slot->elements.front().get(), "sink");

@@ -21,11 +21,15 @@ if ((${#missing[@]})); then
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# Microsoft's ACS identity SDK, which the tests run against calling-server; the lock file pins it.
-if [ ! -f tests/acs-sdk/node_modules/.package-lock.json ] ||
-   [ tests/acs-sdk/package-lock.json -nt tests/acs-sdk/node_modules/.package-lock.json ]; then
-  (cd tests/acs-sdk && npm ci --no-audit --no-fund)
-fi
+# npm packages the tests use, each pinned by its lock file: Microsoft's ACS identity SDK, which the
+# tests run against calling-server (tests/acs-sdk), and playwright-core, which drives Debian's
+# Chromium in the browser interop tests (tests/browser; it downloads no browser of its own).
+for dir in tests/acs-sdk tests/browser; do
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
+     [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    (cd "$dir" && npm ci --no-audit --no-fund)
+  fi
+done
 
 werror=false
 [ "${CI:-}" = true ] && werror=true

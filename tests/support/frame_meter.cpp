@@ -50,10 +50,6 @@ GstFlowReturn FrameMeter::onSample(GstElement* sink, gpointer data)
         const guint8* pixel = map.data + offset;
         auto now = std::chrono::steady_clock::now();
         std::lock_guard lock(self->mutex_);
-        if (self->frames_ > 0)
-            self->longestGap_ = std::max(
-                self->longestGap_, std::chrono::duration_cast<std::chrono::milliseconds>(now - self->lastFrame_));
-        self->lastFrame_ = now;
         ++self->frames_;
         self->width_ = width;
         self->height_ = height;
@@ -104,19 +100,6 @@ uint32_t FrameMeter::at(int x, int y) const
     return uint32_t(pixels_[offset]) << 16 | uint32_t(pixels_[offset + 1]) << 8 | pixels_[offset + 2];
 }
 
-std::chrono::milliseconds FrameMeter::longestGap() const
-{
-    std::lock_guard lock(mutex_);
-    return longestGap_;
-}
-
-void FrameMeter::resetGaps()
-{
-    std::lock_guard lock(mutex_);
-    longestGap_ = std::chrono::milliseconds{0};
-    lastFrame_ = std::chrono::steady_clock::now();
-}
-
 void FrameMeter::track(int x, int y)
 {
     std::lock_guard lock(mutex_);
@@ -139,6 +122,29 @@ bool near(uint32_t a, uint32_t b, int tolerance)
     return true;
 }
 
+double FrameMeter::brightness() const
+{
+    std::lock_guard lock(mutex_);
+    return brightnessLocked();
+}
+
+double FrameMeter::brightnessLocked() const
+{
+    // Every fourth pixel of every fourth row is plenty to tell a picture from black.
+    double sum = 0;
+    size_t count = 0;
+    for (int y = 0; y < height_; y += 4) {
+        for (int x = 0; x < width_; x += 4) {
+            size_t offset = size_t(y) * stride_ + size_t(x) * 3;
+            if (offset + 3 > pixels_.size())
+                continue;
+            sum += pixels_[offset] + pixels_[offset + 1] + pixels_[offset + 2];
+            count += 3;
+        }
+    }
+    return count ? sum / double(count) : 0;
+}
+
 bool FrameMeter::sees(int width, int height, uint32_t rgb, int tolerance) const
 {
     std::lock_guard lock(mutex_);
@@ -159,7 +165,7 @@ std::string FrameMeter::describe() const
     char centre[16];
     snprintf(centre, sizeof centre, "%06x", centre_);
     return std::to_string(frames_) + " frames, the last " + std::to_string(width_) + "x" + std::to_string(height_) +
-           " with 0x" + centre + " in its centre";
+           " with 0x" + centre + " in its centre, brightness " + std::to_string(int(brightnessLocked()));
 }
 
 }  // namespace calling::test

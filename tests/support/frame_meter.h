@@ -1,6 +1,6 @@
 // Looks at video a test receives: an appsink (made here, or one of a launch line) gets decoded
-// frames as RGB, and the meter keeps how many came, the last one's size and pixels, and the
-// longest wait between two frames since it was last reset.
+// frames as RGB, and the meter keeps how many came, the last one's size and pixels, and (when
+// asked) each frame's arrival time and colour at one point.
 #pragma once
 
 #include <gst/gst.h>
@@ -30,9 +30,6 @@ public:
     uint32_t centre() const;
     // 0xRRGGBB at (x, y) of the last frame; 0 outside it.
     uint32_t at(int x, int y) const;
-    // The longest time between two consecutive frames since resetGaps().
-    std::chrono::milliseconds longestGap() const;
-    void resetGaps();
     // From now on, each frame's arrival time and its colour at (x, y) are kept.
     struct Sample {
         std::chrono::steady_clock::time_point arrived;
@@ -40,6 +37,8 @@ public:
     };
     void track(int x, int y);
     std::vector<Sample> tracked() const;
+    // The mean of R, G and B over the last frame, 0 (black) to 255.
+    double brightness() const;
     // The last frame is width x height and its centre within `tolerance` of 0xRRGGBB, per channel.
     bool sees(int width, int height, uint32_t rgb, int tolerance = 24) const;
     std::string describe() const;
@@ -47,6 +46,7 @@ public:
 private:
     FrameMeter() = default;
     static GstFlowReturn onSample(GstElement* sink, gpointer self);
+    double brightnessLocked() const;  // under mutex_
 
     mutable std::mutex mutex_;
     size_t frames_ = 0;
@@ -55,8 +55,6 @@ private:
     uint32_t centre_ = 0;
     std::vector<uint8_t> pixels_;  // the last frame, RGB rows of `stride_` bytes
     size_t stride_ = 0;
-    std::chrono::steady_clock::time_point lastFrame_{};
-    std::chrono::milliseconds longestGap_{0};
     int trackX_ = -1;
     int trackY_ = -1;
     std::vector<Sample> tracked_;

@@ -87,6 +87,10 @@ Result<std::string> HttpServer::listen(const ListenOptions& options)
     auto address = parseListenAddress(options.address);
     if (!address)
         return address.error();
+    if (demoTokens_ &&
+        !g_inet_address_get_is_loopback(g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(address->get()))))
+        return Error{400, 0, "--demo-tokens gives tokens to anyone who asks: it only works on a loopback address, not " +
+                                 options.address};
 
     // raw-paths: the request signature covers the path exactly as the client sent it.
     server_ = soup_server_new("raw-paths", TRUE, "server-header", "calling-server", "tls-certificate", certificate,
@@ -139,7 +143,21 @@ void HttpServer::handle(SoupServerMessage* message)
     int64_t now = g_get_real_time() / G_USEC_PER_SEC;
 
     ApiResponse response;
-    if (!IdentityApi::handles(path)) {
+    if (demoTokens_ && path == kDemoIdentitiesPath) {
+        // The same identity and token as POST /identities with createTokenWithScopes ["voip"], without
+        // the access key: only ever on loopback (see listen()).
+        if (method != "POST") {
+            response = errorResponse(405, "MethodNotAllowed", "allowed: POST");
+            response.allow = "POST";
+        } else {
+            response = identities_.handle(
+                ApiRequest{"POST", "/identities", "api-version=2023-10-01", R"({"createTokenWithScopes":["voip"]})", now});
+        }
+    } else if (!IdentityApi::handles(path)) {
+        if (web_) {
+            serveFile(message, method, path);
+            return;
+        }
         response = errorResponse(404, "NotFound", "no such route");
     } else {
         g_autoptr(GBytes) bodyBytes = soup_message_body_flatten(soup_server_message_get_request_body(message));
@@ -165,6 +183,33 @@ void HttpServer::handle(SoupServerMessage* message)
     respond(message, response);
     // Paths hold identity ids, which are not secret; headers and bodies (keys, tokens) are never logged.
     g_info("%s %s -> %d", method.c_str(), path.c_str(), response.status);
+}
+
+void HttpServer::serveFile(SoupServerMessage* message, std::string_view method, std::string_view path)
+{
+    StaticFile file = web_->get(method, path);
+    SoupMessageHeaders* headers = soup_server_message_get_response_headers(message);
+    if (file.status != 200) {
+        ApiResponse response = errorResponse(file.status, file.status == 405 ? "MethodNotAllowed" : "NotFound", file.body);
+        if (file.status == 405)
+            response.allow = "GET, HEAD";
+        respond(message, response);
+        g_info("%s %s -> %d", std::string(method).c_str(), std::string(path).c_str(), file.status);
+        return;
+    }
+    // The client is small and changes with the server: always revalidated, never sniffed, and
+    // allowed to talk only to the server it came from (its WebSocket included) and to show the
+    // media it gets from WebRTC.
+    soup_message_headers_replace(headers, "Cache-Control", "no-cache");
+    soup_message_headers_replace(headers, "X-Content-Type-Options", "nosniff");
+    soup_message_headers_replace(headers, "Content-Security-Policy",
+                                 "default-src 'self'; connect-src 'self'; media-src 'self' blob: mediastream:; "
+                                 "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'");
+    soup_server_message_set_status(message, 200, nullptr);
+    // libsoup leaves the body out of the answer to a HEAD, keeping its Content-Length.
+    soup_server_message_set_response(message, file.contentType.c_str(), SOUP_MEMORY_COPY, file.body.data(),
+                                     file.body.size());
+    g_info("%s %s -> 200", std::string(method).c_str(), std::string(path).c_str());
 }
 
 }  // namespace calling::server

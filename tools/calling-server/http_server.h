@@ -1,12 +1,15 @@
 // calling-server's HTTP front: listens (HTTP or HTTPS), bounds request bodies, authenticates
 // REST requests with the access key (ACS HMAC-SHA256) and hands them to the identity API, and
-// serves the signalling WebSocket on the same port when given a SignallingServer.
+// serves the signalling WebSocket on the same port when given a SignallingServer, the web client's
+// files at `/` when given them, and, with demo tokens on, an unauthenticated way to get an identity
+// and a token (loopback only; see docs/web-client.md).
 // Runs on the thread-default GMainContext of the thread that calls listen().
 #pragma once
 
 #include "identity_api.h"
 #include "secrets.h"
 #include "signalling_server.h"
+#include "static_files.h"
 
 #include <calling/result.h>
 
@@ -33,6 +36,14 @@ public:
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
 
+    // The unauthenticated route of --demo-tokens: a new identity with a voip token for anyone who
+    // asks, which is why listen() refuses it on anything but a loopback address.
+    static constexpr const char* kDemoIdentitiesPath = "/demo/identities";
+
+    // Before listen(). `files` (optional) must outlive the server; they are served at `/`.
+    void serveWebClient(const StaticFiles* files) { web_ = files; }
+    void enableDemoTokens() { demoTokens_ = true; }
+
     // Returns the endpoint, e.g. "http://127.0.0.1:40123/".
     Result<std::string> listen(const ListenOptions& options);
 
@@ -40,10 +51,13 @@ private:
     static void onEarly(SoupServer*, SoupServerMessage* message, const char* path, GHashTable*, gpointer self);
     static void onRequest(SoupServer*, SoupServerMessage* message, const char* path, GHashTable*, gpointer self);
     void handle(SoupServerMessage* message);
+    void serveFile(SoupServerMessage* message, std::string_view method, std::string_view path);
 
     IdentityApi& identities_;
     const Secrets& secrets_;
     SignallingServer* signalling_;
+    const StaticFiles* web_ = nullptr;
+    bool demoTokens_ = false;
     SoupServer* server_ = nullptr;
 };
 

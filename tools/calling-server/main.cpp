@@ -66,6 +66,8 @@ int main(int argc, char** argv)
     g_autofree char* ringTimeout = nullptr;
     g_autofree char* gracePeriod = nullptr;
     g_autofree char* authTimeout = nullptr;
+    g_autofree char* webRoot = nullptr;
+    gboolean demoTokens = FALSE;
     gboolean verbose = FALSE;
     GOptionEntry entries[] = {
         {"listen", 'l', 0, G_OPTION_ARG_STRING, &listen,
@@ -95,6 +97,14 @@ int main(int argc, char** argv)
          "Seconds an agent connected without an Authorization header has to send auth [env "
          "CALLING_SERVER_AUTH_TIMEOUT, default 10]",
          "SECONDS"},
+        {"web-root", 0, 0, G_OPTION_ARG_FILENAME, &webRoot,
+         "Directory of the web client served at / [env CALLING_SERVER_WEB_ROOT, default: the installed client, "
+         "else the source tree's web/]",
+         "DIR"},
+        {"demo-tokens", 0, 0, G_OPTION_ARG_NONE, &demoTokens,
+         "Let anyone create an identity with a voip token, without the access key (POST /demo/identities), for "
+         "trying the web client; only with a loopback --listen address [env CALLING_SERVER_DEMO_TOKENS=1]",
+         nullptr},
         {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log every request (method, path, status) to stderr",
          nullptr},
         {}};
@@ -153,6 +163,27 @@ int main(int argc, char** argv)
     calling::server::AccessTokenVerifier verifier(*store.value(), secrets->signingKey);
     calling::server::SignallingServer signalling(verifier, clock, signallingOptions);
     calling::server::HttpServer server(identities, secrets.value(), &signalling);
+
+    // The web client: the directory given, else the installed one, else the source tree's.
+    std::string webDir = pick(webRoot, "CALLING_SERVER_WEB_ROOT", "");
+    if (webDir.empty()) {
+        for (const char* candidate : {CALLING_SERVER_WEB_ROOT, CALLING_SERVER_SOURCE_WEB_ROOT}) {
+            g_autofree char* index = g_build_filename(candidate, "index.html", nullptr);
+            if (g_file_test(index, G_FILE_TEST_IS_REGULAR)) {
+                webDir = candidate;
+                break;
+            }
+        }
+    }
+    std::optional<calling::server::StaticFiles> web;
+    if (!webDir.empty()) {
+        web.emplace(webDir);
+        if (!web->valid())
+            return fail("--web-root " + webDir + " is not a directory");
+        server.serveWebClient(&*web);
+    }
+    if (demoTokens || pick(nullptr, "CALLING_SERVER_DEMO_TOKENS", "") == "1")
+        server.enableDemoTokens();
     calling::server::ListenOptions options{pick(listen, "CALLING_SERVER_LISTEN", "127.0.0.1:0"),
                                            pick(tlsCert, "CALLING_SERVER_TLS_CERT", ""),
                                            pick(tlsKey, "CALLING_SERVER_TLS_KEY", "")};
@@ -164,6 +195,10 @@ int main(int argc, char** argv)
     std::printf("%s\n", connection.toString().c_str());
     std::fflush(stdout);
     g_printerr("calling-server: listening on %s\n", endpoint->c_str());
+    if (web)
+        g_printerr("calling-server: serving the web client from %s at %s\n", web->root().c_str(), endpoint->c_str());
+    else
+        g_printerr("calling-server: no web client found (see --web-root)\n");
 
     g_autoptr(GMainLoop) loop = g_main_loop_new(nullptr, FALSE);
     g_unix_signal_add(SIGINT, quit, loop);
