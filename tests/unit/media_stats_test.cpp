@@ -38,8 +38,8 @@ std::string at(double timestampMs)
 }
 
 // What callbin's webrtcbin lists for a 1:1 audio call: the Opus SSRC it sends (named by the send
-// codec), an RTX SSRC beside it, the far end's receiver report on the RTX SSRC only, the one
-// stream it receives.
+// codec), an RTX SSRC beside it, the far end's receiver report on the RTX SSRC only, the stream it
+// receives and the far end's RTX SSRC beside that.
 std::vector<std::string> audioCall(double timestampMs, uint64_t bytesSent, uint64_t packetsSent,
                                    uint64_t bytesReceived, uint64_t packetsReceived, int64_t packetsLost,
                                    double jitterSeconds = 0.002, double rttSeconds = 0.015)
@@ -63,6 +63,9 @@ std::vector<std::string> audioCall(double timestampMs, uint64_t bytesSent, uint6
             ", packets-lost=(gint64)" + std::to_string(packetsLost) + ", jitter=(double)" +
             std::to_string(jitterSeconds) + ", bytes-received=(guint64)" + std::to_string(bytesReceived) +
             at(timestampMs),
+        "inbound-rtp, id=(string)rtp-inbound-stream-stats_6666, ssrc=(uint)6666, codec-id=(string)codec-stats-src_0, "
+        "kind=(string)audio, packets-received=(guint64)3, bytes-received=(guint64)250, jitter=(double)0" +
+            at(timestampMs),
         "remote-outbound-rtp, id=(string)rtp-remote-outbound-stream-stats_3333, ssrc=(uint)3333, "
         "bytes-sent=(uint)42980, packets-sent=(uint)523" + at(timestampMs),
         "transport, id=(string)transport-stats_webrtcdtlstransport0" + at(timestampMs),
@@ -84,7 +87,7 @@ TEST_F(MediaStatsTest, NothingToReportWithoutACall)
 TEST_F(MediaStatsTest, BitrateIsPayloadBitsOverTheTimeBetweenReadings)
 {
     MediaStatsSample first = computer.next(reading(audioCall(10000, 40000, 500, 30000, 400, 0)).get());
-    ASSERT_EQ(first.streams.size(), 2u) << "the RTX SSRC is not a stream of its own";
+    ASSERT_EQ(first.streams.size(), 2u) << "RTX SSRCs are not streams of their own";
     EXPECT_FALSE(first.streams[0].bitrate) << "nothing to measure against yet";
     EXPECT_FALSE(first.streams[1].bitrate);
 

@@ -250,7 +250,21 @@ MediaStatsSample MediaStatsComputer::next(const GstStructure* stats)
         sample.streams.push_back(std::move(stream));
     }
 
-    for (const GstStructure* entry : entries.inbound) {
+    // Received streams: a 1:1 call receives one stream per kind, and webrtcbin lists the SSRC the
+    // far end retransmits on (RTX) as inbound-rtp too: the busiest SSRC of each kind is the stream.
+    std::vector<const GstStructure*> received;
+    for (MediaStreamKind kind : {MediaStreamKind::Audio, MediaStreamKind::Video}) {
+        const GstStructure* busiest = nullptr;
+        for (const GstStructure* entry : entries.inbound)
+            if (kindOfEntry(entry, entries.codecs) == kind &&
+                (!busiest ||
+                 integer(entry, "packets-received").value_or(0) > integer(busiest, "packets-received").value_or(0)))
+                busiest = entry;
+        if (busiest)
+            received.push_back(busiest);
+    }
+
+    for (const GstStructure* entry : received) {
         auto kind = kindOfEntry(entry, entries.codecs);
         if (!kind)
             continue;

@@ -6,7 +6,9 @@
 //   outbound-rtp         ssrc, kind, bytes-sent, packets-sent: one per SSRC sent. webrtcbin also
 //                        lists the retransmission (RTX) SSRCs here; a stream's own SSRC is the one
 //                        a "codec" entry names (callbin's encoders), the rest are ignored.
-//   inbound-rtp          ssrc, kind, bytes-received, packets-received, packets-lost, jitter (s).
+//   inbound-rtp          ssrc, kind, bytes-received, packets-received, packets-lost, jitter (s). The
+//                        SSRC the far end retransmits on (RTX) is listed too; a 1:1 call receives
+//                        one stream per kind, the busiest SSRC of that kind.
 //   remote-inbound-rtp   the far end's receiver report on a sent SSRC (local-id): packets-lost,
 //                        fraction-lost, round-trip-time (s), jitter (s) when present. webrtcbin
 //                        1.22 keeps one report block per remote source, often the one on the RTX
