@@ -134,7 +134,7 @@ private:
             auto device = findDevice(choice.list, choice.id);
             if (!device) {
                 complain(std::string("no such device for ") + choice.option + ": " + choice.id +
-                         " (gst-call devices lists them)");
+                         "\nTry 'gst-call devices' for the list.");
                 exitCode_ = kExitUsage;
                 return false;
             }
