@@ -98,8 +98,11 @@ void MediaStatsCollector::Impl::request()
             // webrtcbin's thread (or this one, without a call): copy the reply and hand it over.
             auto* context = static_cast<RequestContext*>(data);
             std::shared_ptr<GstStructure> stats;
-            if (gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED && gst_promise_get_reply(promise))
-                stats.reset(gst_structure_copy(gst_promise_get_reply(promise)), gst_structure_free);
+            // webrtcbin replies with an "error" field when it is closing: no reading then.
+            const GstStructure* reply =
+                gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED ? gst_promise_get_reply(promise) : nullptr;
+            if (reply && !gst_structure_has_field(reply, "error"))
+                stats.reset(gst_structure_copy(reply), gst_structure_free);
             context->library->post([collector = context->collector, stats] {
                 if (auto self = collector.lock())
                     self->onReply(stats);
