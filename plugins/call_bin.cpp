@@ -217,8 +217,18 @@ struct SendSlot {
     RefPtr<GstElement> volume;                 // audio: mute
     RefPtr<GstElement> encoder;                // video: where forced keyframes go
     guint payloadType = 0;
+    // Fixed up front, so that the offer names it (a=ssrc … msid:) before the first packet: the far
+    // end maps each stream to its msid by SSRC, which tells a participant's streams apart.
+    guint ssrc = 0;
     RefPtr<GstPad> webrtcPad;  // the sink pad of the current webrtcbin it feeds
 };
+
+RefPtr<GstCaps> slotCaps(const SendSlot& slot)
+{
+    RefPtr<GstCaps> caps = rtpCaps(slot.kind, slot.payloadType);
+    gst_caps_set_simple(caps.get(), "ssrc", G_TYPE_UINT, slot.ssrc, nullptr);
+    return caps;
+}
 
 // One webrtcbin src pad and the depayloader behind it; or, with neither, the demuxer sink pad of
 // a stream that never came (see exposeMissingStreams).
@@ -749,6 +759,30 @@ static void onIceCandidate(GstElement* webrtc, guint mlineIndex, const gchar* ca
 
 static GParamSpec* properties[N_PROPERTIES];
 
+// GstVideoEncoder 1.22 ignores a request without a running time while an earlier one is pending,
+// and one stays pending for good when its frame never came out as a keyframe (a frame dropped,
+// the stream stopped): from then on no PLI would ever give the far end a keyframe. Requests are
+// therefore stamped with the encoder's running time now, which the next frame always reaches.
+static GstPadProbeReturn stampKeyframeRequest(GstPad* pad, GstPadProbeInfo* info, gpointer)
+{
+    GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+    if (!gst_video_event_is_force_key_unit(event))
+        return GST_PAD_PROBE_OK;
+    GstClockTime runningTime = GST_CLOCK_TIME_NONE;
+    gboolean allHeaders = FALSE;
+    guint count = 0;
+    if (!gst_video_event_parse_upstream_force_key_unit(event, &runningTime, &allHeaders, &count) ||
+        GST_CLOCK_TIME_IS_VALID(runningTime))
+        return GST_PAD_PROBE_OK;
+    g_autoptr(GstElement) encoder = gst_pad_get_parent_element(pad);
+    GstClockTime now = encoder ? gst_element_get_current_running_time(encoder) : GST_CLOCK_TIME_NONE;
+    if (!GST_CLOCK_TIME_IS_VALID(now))
+        return GST_PAD_PROBE_OK;
+    gst_event_unref(event);
+    GST_PAD_PROBE_INFO_DATA(info) = gst_video_event_new_upstream_force_key_unit(now, allHeaders, count);
+    return GST_PAD_PROBE_OK;
+}
+
 // Asks each video encoder for a keyframe, as an upstream force-key-unit event on its src pad: what
 // a far end's PLI or FIR becomes too (rtpbin turns them into the same event, which the payloader
 // passes up).
@@ -942,7 +976,7 @@ static void onParticipantStreamEnded(GstElement*, const gchar* participantId, co
 // is negotiated.
 static bool attachSendSlot(CallBin* self, GstElement* webrtc, SendSlot& slot)
 {
-    RefPtr<GstCaps> caps = rtpCaps(slot.kind, slot.payloadType);
+    RefPtr<GstCaps> caps = slotCaps(slot);
     GstPadTemplate* templ = gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(webrtc), "sink_%u");
     // Requesting with caps makes webrtcbin create a transceiver of that kind for this pad alone.
     slot.webrtcPad = RefPtr<GstPad>::adopt(gst_element_request_pad(webrtc, templ, nullptr, caps.get()));
@@ -951,6 +985,7 @@ static bool attachSendSlot(CallBin* self, GstElement* webrtc, SendSlot& slot)
                           ("webrtcbin refused a sink pad"));
         return false;
     }
+    g_object_set(slot.webrtcPad.get(), "msid", GST_PAD_NAME(slot.ghost.get()), nullptr);
     g_autoptr(GstWebRTCRTPTransceiver) transceiver = nullptr;
     g_object_get(slot.webrtcPad.get(), "transceiver", &transceiver, nullptr);
     // webrtcbin 1.22 leaves NACK off per transceiver; the codec preference makes the offer name the
@@ -1150,7 +1185,7 @@ static bool buildAudioChain(CallBin* self, SendSlot& slot, bool muted)
     // flow keeps the far end's jitterbuffer and recorders free of long gaps.
     gst_util_set_object_arg(G_OBJECT(encoder), "audio-type", "voice");
     g_object_set(encoder, "bitrate", kOpusBitrate, "inband-fec", TRUE, "packet-loss-percentage", 10, nullptr);
-    g_object_set(payloader, "pt", slot.payloadType, nullptr);
+    g_object_set(payloader, "pt", slot.payloadType, "ssrc", slot.ssrc, nullptr);
     return true;
 }
 
@@ -1180,7 +1215,9 @@ static bool buildVideoChain(CallBin* self, SendSlot& slot)
                  "buffer-optimal-size", 600, "max-intra-bitrate", 300, "lag-in-frames", 0, nullptr);
     // 15-bit picture ids let the far end tell which frames a loss broke.
     gst_util_set_object_arg(G_OBJECT(payloader), "picture-id-mode", "15-bit");
-    g_object_set(payloader, "pt", slot.payloadType, nullptr);
+    g_object_set(payloader, "pt", slot.payloadType, "ssrc", slot.ssrc, nullptr);
+    g_autoptr(GstPad) encoderSrc = gst_element_get_static_pad(slot.encoder.get(), "src");
+    gst_pad_add_probe(encoderSrc, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, stampKeyframeRequest, nullptr, nullptr);
     return true;
 }
 
@@ -1245,13 +1282,14 @@ static GstPad* call_bin_request_new_pad(GstElement* element, GstPadTemplate* tem
     auto slot = std::make_unique<SendSlot>();
     slot->kind = kind;
     slot->payloadType = payloadType;
+    slot->ssrc = g_random_int();
     if (!(kind == Kind::Audio ? buildAudioChain(self, *slot, muted) : buildVideoChain(self, *slot)))
         return nullptr;
     slot->elements.push_back(makeElement(self, "capsfilter"));
     if (!slot->elements.back())
         return nullptr;
     GstElement* rtpFilter = slot->elements.back().get();
-    RefPtr<GstCaps> caps = rtpCaps(kind, slot->payloadType);
+    RefPtr<GstCaps> caps = slotCaps(*slot);
     g_object_set(rtpFilter, "caps", caps.get(), nullptr);
 
     for (auto& element : slot->elements)
@@ -1568,7 +1606,8 @@ static void call_bin_set_property(GObject* object, guint propertyId, const GValu
             std::lock_guard lock(state.mutex);
             state.muted = muted;
             for (auto& slot : state.sendSlots)
-                volumes.push_back(slot->volume);
+                if (slot->volume)  // audio slots only
+                    volumes.push_back(slot->volume);
         }
         GST_INFO_OBJECT(self, "%s", muted ? "muted" : "unmuted");
         for (auto& volume : volumes)

@@ -81,12 +81,19 @@ protected:
     std::vector<std::unique_ptr<Party>> parties_;
 };
 
+// callbin sends Opus at 32 kb/s: payload bytes only, so a little under or over with DTX and FEC.
+// Right after the media connects a sample can be well over (what queued while DTLS completed
+// goes out at once), so the test waits for a sample that is in range rather than taking the first.
+bool opusRate(const std::optional<double>& bitrate)
+{
+    return bitrate && *bitrate > 20000 && *bitrate < 60000;
+}
+
 bool audioFlowsBothWays(const MediaStatsSample& sample)
 {
     auto* send = sample.find(MediaStreamDirection::Send, MediaStreamKind::Audio);
     auto* receive = sample.find(MediaStreamDirection::Receive, MediaStreamKind::Audio);
-    return send && receive && send->bitrate && receive->bitrate && *send->bitrate > 0 && *receive->bitrate > 0 &&
-           send->rttInMs;
+    return send && receive && opusRate(send->bitrate) && opusRate(receive->bitrate) && send->rttInMs;
 }
 
 std::string describe(const MediaStatsSample& sample)
@@ -125,11 +132,6 @@ TEST_F(MediaStatsCallTest, ACallReportsOpusBitrateBothWaysAndARoundTripTime)
     const MediaStatsSample& sample = samples.back();
     auto* send = sample.find(MediaStreamDirection::Send, MediaStreamKind::Audio);
     auto* receive = sample.find(MediaStreamDirection::Receive, MediaStreamKind::Audio);
-    // callbin sends Opus at 32 kb/s; payload bytes only, so a little under or over with DTX and FEC.
-    EXPECT_GT(*send->bitrate, 20000) << describe(sample);
-    EXPECT_LT(*send->bitrate, 60000) << describe(sample);
-    EXPECT_GT(*receive->bitrate, 20000) << describe(sample);
-    EXPECT_LT(*receive->bitrate, 60000) << describe(sample);
     EXPECT_EQ(send->codecName, "OPUS");
     EXPECT_EQ(receive->codecName, "OPUS");
     EXPECT_GT(send->packets, 0u);

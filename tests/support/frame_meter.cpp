@@ -2,6 +2,7 @@
 
 #include <gst/app/gstappsink.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -45,13 +46,24 @@ GstFlowReturn FrameMeter::onSample(GstElement* sink, gpointer data)
         return GST_FLOW_OK;
     size_t stride = (size_t(width) * 3 + 3) & ~size_t(3);  // GStreamer's RGB rows are 4-byte aligned
     size_t offset = size_t(height / 2) * stride + size_t(width / 2) * 3;
-    if (offset + 3 <= map.size) {
+    if (offset + 3 <= map.size && size_t(height) * stride <= map.size) {
         const guint8* pixel = map.data + offset;
+        auto now = std::chrono::steady_clock::now();
         std::lock_guard lock(self->mutex_);
+        if (self->frames_ > 0)
+            self->longestGap_ = std::max(
+                self->longestGap_, std::chrono::duration_cast<std::chrono::milliseconds>(now - self->lastFrame_));
+        self->lastFrame_ = now;
         ++self->frames_;
         self->width_ = width;
         self->height_ = height;
         self->centre_ = uint32_t(pixel[0]) << 16 | uint32_t(pixel[1]) << 8 | pixel[2];
+        self->pixels_.assign(map.data, map.data + size_t(height) * stride);
+        self->stride_ = stride;
+        if (self->trackX_ >= 0 && self->trackX_ < width && self->trackY_ < height) {
+            const guint8* tracked = map.data + size_t(self->trackY_) * stride + size_t(self->trackX_) * 3;
+            self->tracked_.push_back({now, uint32_t(tracked[0]) << 16 | uint32_t(tracked[1]) << 8 | tracked[2]});
+        }
     }
     gst_buffer_unmap(buffer, &map);
     return GST_FLOW_OK;
@@ -79,6 +91,52 @@ uint32_t FrameMeter::centre() const
 {
     std::lock_guard lock(mutex_);
     return centre_;
+}
+
+uint32_t FrameMeter::at(int x, int y) const
+{
+    std::lock_guard lock(mutex_);
+    if (x < 0 || y < 0 || x >= width_ || y >= height_)
+        return 0;
+    size_t offset = size_t(y) * stride_ + size_t(x) * 3;
+    if (offset + 3 > pixels_.size())
+        return 0;
+    return uint32_t(pixels_[offset]) << 16 | uint32_t(pixels_[offset + 1]) << 8 | pixels_[offset + 2];
+}
+
+std::chrono::milliseconds FrameMeter::longestGap() const
+{
+    std::lock_guard lock(mutex_);
+    return longestGap_;
+}
+
+void FrameMeter::resetGaps()
+{
+    std::lock_guard lock(mutex_);
+    longestGap_ = std::chrono::milliseconds{0};
+    lastFrame_ = std::chrono::steady_clock::now();
+}
+
+void FrameMeter::track(int x, int y)
+{
+    std::lock_guard lock(mutex_);
+    trackX_ = x;
+    trackY_ = y;
+    tracked_.clear();
+}
+
+std::vector<FrameMeter::Sample> FrameMeter::tracked() const
+{
+    std::lock_guard lock(mutex_);
+    return tracked_;
+}
+
+bool near(uint32_t a, uint32_t b, int tolerance)
+{
+    for (int shift : {16, 8, 0})
+        if (std::abs(int((a >> shift) & 0xff) - int((b >> shift) & 0xff)) > tolerance)
+            return false;
+    return true;
 }
 
 bool FrameMeter::sees(int width, int height, uint32_t rgb, int tolerance) const

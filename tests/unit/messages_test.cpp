@@ -158,6 +158,20 @@ TEST(Messages, TheDocumentedStreamsExampleParses)
               (std::vector<StreamInfo>{{1, StreamType::Video, false}}));
 }
 
+TEST(Messages, AStreamNamesTheMsidOfItsMLine)
+{
+    auto streams = parseClientMessage(R"({"type":"streams","requestId":"3","callId":")" + kCallId +
+                                      R"(","streams":[{"id":2,"type":"ScreenSharing","available":true,)"
+                                      R"("msid":"{6f1c0f2e-4b1d-4c7e-9a32-7f1b0b4f5b61}"}]})");
+    ASSERT_TRUE(streams) << streams.error().message;
+    const auto& parsed = std::get<StreamsMessage>(streams.value()).streams;
+    ASSERT_EQ(parsed.size(), 1u);
+    EXPECT_EQ(parsed[0].msid, "{6f1c0f2e-4b1d-4c7e-9a32-7f1b0b4f5b61}");
+    EXPECT_EQ(serialize(ClientMessage(StreamsMessage{"", kCallId, {{1, StreamType::Video, true, "cam"}}})),
+              R"({"type":"streams","callId":")" + kCallId +
+                  R"(","streams":[{"id":1,"type":"Video","available":true,"msid":"cam"}]})");
+}
+
 TEST(Messages, StreamsAreLeftOutWhenThereAreNone)
 {
     std::string updated =
@@ -196,6 +210,10 @@ TEST(Messages, StreamsFieldsAreValidated)
     refused(R"(,"streams":[{"id":1,"type":7,"available":true}])");
     refused(R"(,"streams":[{"id":1,"type":"Video","available":"yes"}])");
     refused(R"(,"streams":[)" + stream("1") + "," + stream("1") + "]");
+    refused(R"(,"streams":[{"id":1,"type":"Video","available":true,"msid":""}])");
+    refused(R"(,"streams":[{"id":1,"type":"Video","available":true,"msid":"a b"}])");
+    refused(R"(,"streams":[{"id":1,"type":"Video","available":true,"msid":7}])");
+    refused(R"(,"streams":[{"id":1,"type":"Video","available":true,"msid":")" + std::string(65, 'a') + R"("}])");
     std::string most;
     for (std::size_t i = 0; i < kMaxStreams; ++i)
         most += (i ? "," : "") + stream(std::to_string(i));

@@ -18,6 +18,7 @@
 
 #include <calling/call_end_reason.h>
 #include <calling/events.h>
+#include <calling/local_video_stream.h>
 #include <calling/remote_participant.h>
 #include <calling/result.h>
 
@@ -38,6 +39,11 @@ struct AudioOptions {
     bool muted = false;
 };
 
+struct VideoOptions {
+    // Video to send from the start: at most one camera stream and one screen stream.
+    std::vector<std::shared_ptr<LocalVideoStream>> localVideoStreams;
+};
+
 struct HangUpOptions {
     // End the call for every participant (they see 0/4097), not only for this agent.
     bool forEveryone = false;
@@ -56,6 +62,9 @@ public:
     CallEndReason callEndReason() const;
     bool isMuted() const;
     std::vector<std::shared_ptr<RemoteParticipant>> remoteParticipants() const;
+    // What this side sends: the camera stream, and the screen's while screen sharing is on.
+    std::vector<std::shared_ptr<LocalVideoStream>> localVideoStreams() const;
+    bool isScreenSharingOn() const;
 
     // Mute sends silence (the far side sees isMuted); unmute sends the microphone again.
     // Fail with 500/41015 and 400/41016 when the call is not in progress.
@@ -65,6 +74,20 @@ public:
     // Fail with 500/41033 and 500/41034 when the call is not Connected (hold) or not held (resume).
     void hold(Completion done = {});
     void resume(Completion done = {});
+    // Sends a camera stream (the far side's stream becomes available) / stops it (unavailable; its
+    // views there are disposed). Nothing is renegotiated: every call can carry a camera and a
+    // screen. Fail with 400/41025 for no stream, a screen stream or a call not in progress,
+    // 400/41027 when a camera stream is sent already, 400/41030 (stop) when none is, 400/41032
+    // when another stream is, and with the stream's device errors (412/43000, 412/43013, ...).
+    void startVideo(std::shared_ptr<LocalVideoStream> stream, Completion done = {});
+    void stopVideo(std::shared_ptr<LocalVideoStream> stream, Completion done = {});
+    // Shares the first screen of DeviceManager::getScreenList(): the far side sees a stream of type
+    // ScreenSharing, apart from the camera, which goes away on stop. Fail with 400/41035 when
+    // sharing already, 400/41041 (stop) when not, 412/41071 when the call is not in progress and
+    // 412/43013 when there is no screen.
+    void startScreenSharing(Completion done = {});
+    void stopScreenSharing(Completion done = {});
+
     // Ends the call for this agent (for everyone with forEveryone). Completes once the call is
     // Disconnected; no callback of this call fires after `done`.
     void hangUp(HangUpOptions options = {}, Completion done = {});
@@ -73,6 +96,9 @@ public:
     Subscription onIsMutedChanged(std::function<void()> handler);
     Subscription onRemoteParticipantsUpdated(
         std::function<void(const CollectionUpdate<std::shared_ptr<RemoteParticipant>>&)> handler);
+    Subscription onLocalVideoStreamsUpdated(
+        std::function<void(const CollectionUpdate<std::shared_ptr<LocalVideoStream>>&)> handler);
+    Subscription onIsScreenSharingOnChanged(std::function<void()> handler);
 
     struct Impl;
 

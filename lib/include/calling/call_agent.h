@@ -25,6 +25,7 @@ namespace calling {
 
 struct StartCallOptions {
     AudioOptions audioOptions;
+    VideoOptions videoOptions;
 };
 
 class CallAgent {

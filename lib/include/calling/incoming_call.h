@@ -27,6 +27,7 @@ struct CallerInfo {
 
 struct AcceptCallOptions {
     AudioOptions audioOptions;
+    VideoOptions videoOptions;
 };
 
 class IncomingCall {

@@ -3,6 +3,8 @@
 #define GST_USE_UNSTABLE_API  // GstWebRTCPeerConnectionState; stable in practice since 1.14
 #include <gst/webrtc/webrtc.h>
 
+#include <gst/app/gstappsrc.h>
+
 #include <cmath>
 
 GST_DEBUG_CATEGORY_STATIC(call_pipeline_debug);
@@ -128,6 +130,21 @@ Result<std::unique_ptr<CallPipeline>> CallPipeline::create(const std::string& ca
     self->mixer_ = mixer;
     self->playback_ = playback;
 
+    for (VideoSlot slot : {VideoSlot::Camera, VideoSlot::Screen}) {
+        GstElement* input = make("appsrc", slot == VideoSlot::Camera ? "camera" : "screen");
+        if (!input)
+            return Error{410, 0, "cannot create the call's video inputs"};
+        // Frames are stamped as they enter this pipeline; the capture's own clock does not matter.
+        // A burst the encoder cannot take is dropped, oldest first, rather than delayed.
+        g_object_set(input, "is-live", TRUE, "format", GST_FORMAT_TIME, "do-timestamp", TRUE, "max-buffers",
+                     guint64(2), "leaky-type", 2 /* downstream */, nullptr);
+        gst_bin_add(bin, input);
+        std::string pad = "video_" + std::to_string(streamIdOf(slot));
+        if (!gst_element_link_pads(input, "src", callbin, pad.c_str()))
+            return Error{410, 0, "cannot link the call's video inputs"};
+        (slot == VideoSlot::Camera ? self->camera_ : self->screen_) = input;
+    }
+
     g_signal_connect(callbin, "pad-added", G_CALLBACK(onPadAdded), self.get());
     g_signal_connect(callbin, "notify::connection-state", G_CALLBACK(onConnectionState), self.get());
 
@@ -251,6 +268,23 @@ bool CallPipeline::setSpeaker(GstElement* sink)
     return true;
 }
 
+GstElement* CallPipeline::remoteVideo(const std::string& participantId, const std::string& msid)
+{
+    std::lock_guard lock(videoMutex_);
+    std::string key = participantId + "/" + msid;
+    if (auto found = remoteVideos_.find(key); found != remoteVideos_.end())
+        return found->second;
+    GstElement* tee = make("tee");
+    if (!tee)
+        return nullptr;
+    // Nobody watching is normal: the stream is then dropped here, undecoded.
+    g_object_set(tee, "allow-not-linked", TRUE, nullptr);
+    gst_bin_add(GST_BIN(pipeline_.get()), tee);
+    gst_element_sync_state_with_parent(tee);
+    remoteVideos_.emplace(key, tee);
+    return tee;
+}
+
 void CallPipeline::setMuted(bool muted)
 {
     muted_ = muted;
@@ -276,10 +310,20 @@ void CallPipeline::onPadAdded(GstElement*, GstPad* pad, gpointer data)
     if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC)
         return;
     g_autofree gchar* name = gst_pad_get_name(pad);
-    if (!g_str_has_prefix(name, "audio_"))
-        return;  // video is rendered through Renderer, not here
     g_autofree gchar* participant = nullptr;
     g_object_get(pad, "participant-id", &participant, nullptr);
+    if (g_str_has_prefix(name, "video_")) {
+        // The stream id is the sender's msid, which its published streams name.
+        g_autofree gchar* streamId = nullptr;
+        g_object_get(pad, "stream-id", &streamId, nullptr);
+        GstElement* tee = self->remoteVideo(participant ? participant : "", streamId ? streamId : "");
+        g_autoptr(GstPad) teeSink = tee ? gst_element_get_static_pad(tee, "sink") : nullptr;
+        if (!teeSink || gst_pad_is_linked(teeSink) || gst_pad_link(pad, teeSink) != GST_PAD_LINK_OK)
+            GST_WARNING("cannot route %s (stream %s)", name, streamId ? streamId : "?");
+        return;
+    }
+    if (!g_str_has_prefix(name, "audio_"))
+        return;
 
     GstBin* bin = GST_BIN(self->pipeline_.get());
     GstElement* decoder = make("opusdec");

@@ -6,6 +6,16 @@
 //                                                                                  ├→ audiomixer → volume → speaker
 //   (one branch per remote participant stream) ───────────────────────────────────┘
 //
+//   appsrc "camera" → callbin.video_1        appsrc "screen" → callbin.video_2
+//   callbin.video_<participant> → tee ─▶ views (ViewBranch: queue → vp8dec → callrendersink)
+//
+// Both video slots exist from the start, whether or not video is sent: webrtcbin 1.22 cannot add
+// m-lines to a negotiated call, so every call offers audio, camera and screen sharing, and video
+// starts and stops by frames flowing or not. A slot's pad name is its msid on the wire, which is
+// how the far end tells the streams apart: a participant's published stream names its msid, or
+// is `video_<id>` (docs/protocol.md). The remote video tees exist as soon as a view or the
+// stream needs them, so a view may be attached before the stream's first packet.
+//
 // callbin does the signalling through the CallSignaller it is given and drives webrtcbin. Remote
 // branches are built in callbin's pad-added handler (a streaming thread) from stock elements only;
 // the application's speaker factory runs once, on the library thread, when the pipeline is built.
@@ -61,6 +71,15 @@ public:
     // The call's callbin, for its action signals (get-stats); the pipeline owns it.
     GstElement* callbin() const { return callbin_; }
 
+    enum class VideoSlot { Camera, Screen };
+    // The appsrc a LocalVideoStream's frames go into for the slot. Safe from any thread.
+    GstElement* videoInput(VideoSlot slot) const { return slot == VideoSlot::Camera ? camera_ : screen_; }
+    static int streamIdOf(VideoSlot slot) { return slot == VideoSlot::Camera ? 1 : 2; }
+    // The tee carrying a remote participant's video stream (VP8) of the given msid, made when
+    // first asked for.
+    GstElement* remoteVideo(const std::string& participantId, const std::string& msid);
+    GstBin* bin() const { return GST_BIN(pipeline_.get()); }
+
 private:
     CallPipeline() = default;
     static void onPadAdded(GstElement* callbin, GstPad* pad, gpointer self);
@@ -75,6 +94,11 @@ private:
     GstElement* callbin_ = nullptr;   // owned by pipeline_
     GstElement* mixer_ = nullptr;     // owned by pipeline_
     GstElement* playback_ = nullptr;  // owned by pipeline_: the volume in front of the speaker
+    GstElement* camera_ = nullptr;    // owned by pipeline_
+    GstElement* screen_ = nullptr;    // owned by pipeline_
+    // participant raw id + "/" + msid → its tee; written on the library and streaming threads.
+    std::mutex videoMutex_;
+    std::map<std::string, GstElement*> remoteVideos_;  // owned by pipeline_
     protocol::SourcePtr busWatch_;
     Events events_;
     bool muted_ = false;

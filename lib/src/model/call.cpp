@@ -1,6 +1,8 @@
 #include "model/device_manager_impl.h"
 #include "model/model.h"
 
+#include <gst/app/gstappsrc.h>
+#include <gst/video/video.h>
 #include <gst/gst.h>
 
 GST_DEBUG_CATEGORY_STATIC(call_debug);
@@ -103,6 +105,29 @@ std::vector<std::shared_ptr<RemoteParticipant>> Call::remoteParticipants() const
 {
     std::lock_guard lock(impl_->mutex);
     return impl_->remoteParticipants;
+}
+
+std::vector<std::shared_ptr<LocalVideoStream>> Call::localVideoStreams() const
+{
+    std::lock_guard lock(impl_->mutex);
+    return impl_->localVideoStreams;
+}
+
+bool Call::isScreenSharingOn() const
+{
+    std::lock_guard lock(impl_->mutex);
+    return impl_->isScreenSharingOn;
+}
+
+Subscription Call::onLocalVideoStreamsUpdated(
+    std::function<void(const CollectionUpdate<std::shared_ptr<LocalVideoStream>>&)> handler)
+{
+    return impl_->localVideoStreamsUpdated.subscribe(std::move(handler));
+}
+
+Subscription Call::onIsScreenSharingOnChanged(std::function<void()> handler)
+{
+    return impl_->isScreenSharingOnChanged.subscribe(std::move(handler));
 }
 
 Subscription Call::onStateChanged(std::function<void()> handler) { return impl_->stateChanged.subscribe(std::move(handler)); }
@@ -212,6 +237,172 @@ void Call::resume(Completion done)
     });
 }
 
+using VideoSlot = detail::CallPipeline::VideoSlot;
+
+std::optional<Error> Call::Impl::send(VideoSlot slot, std::shared_ptr<LocalVideoStream> stream)
+{
+    GstElement* input = pipeline ? pipeline->videoInput(slot) : nullptr;
+    if (!input)
+        return Error{400, 41025, "the call is not in progress"};
+    auto appsrc = detail::RefPtr<GstElement>::ref(input);
+    // On the capture's streaming thread: the frame goes into this call's pipeline, nothing more.
+    auto consumer = stream->impl()->addConsumer([appsrc](GstSample* sample) {
+        gst_app_src_push_sample(GST_APP_SRC(appsrc.get()), sample);
+    });
+    if (!consumer)
+        return consumer.error();
+    // The encoder's state goes on from before a stop: the far end's depayloader, which lost track
+    // meanwhile, would wait for the next keyframe. Ask for one with the first frame (the source
+    // queues the event in front of its next buffer).
+    // (A request with a running time: GstVideoEncoder 1.22 may ignore one without.)
+    gst_element_send_event(input, gst_video_event_new_downstream_force_key_unit(
+                                      GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE,
+                                      gst_element_get_current_running_time(input), TRUE, 0));
+    (slot == VideoSlot::Camera ? camera : screen) = Sending{stream, consumer.value()};
+    if (slot == VideoSlot::Camera)
+        cameraPublished = true;
+    auto self = shared_from_this();
+    shared.fire([self, stream, slot] {
+        CollectionUpdate<std::shared_ptr<LocalVideoStream>> update;
+        update.added.push_back(stream);
+        {
+            std::lock_guard lock(self->mutex);
+            self->localVideoStreams.push_back(stream);
+            if (slot == VideoSlot::Screen)
+                self->isScreenSharingOn = true;
+        }
+        self->localVideoStreamsUpdated.emit(update);
+        if (slot == VideoSlot::Screen)
+            self->isScreenSharingOnChanged.emit();
+    });
+    return std::nullopt;
+}
+
+void Call::Impl::stopSending(VideoSlot slot)
+{
+    Sending stopped = std::exchange(slot == VideoSlot::Camera ? camera : screen, Sending{});
+    if (!stopped.stream)
+        return;
+    stopped.stream->impl()->removeConsumer(stopped.consumer);
+    auto self = shared_from_this();
+    shared.fire([self, stream = stopped.stream, slot] {
+        CollectionUpdate<std::shared_ptr<LocalVideoStream>> update;
+        update.removed.push_back(stream);
+        {
+            std::lock_guard lock(self->mutex);
+            std::erase(self->localVideoStreams, stream);
+            if (slot == VideoSlot::Screen)
+                self->isScreenSharingOn = false;
+        }
+        self->localVideoStreamsUpdated.emit(update);
+        if (slot == VideoSlot::Screen)
+            self->isScreenSharingOnChanged.emit();
+    });
+}
+
+std::vector<protocol::StreamInfo> Call::Impl::publishedStreams() const
+{
+    std::vector<protocol::StreamInfo> streams;
+    if (cameraPublished)
+        streams.push_back({.id = detail::CallPipeline::streamIdOf(VideoSlot::Camera), .type = protocol::StreamType::Video,
+                           .available = camera.stream != nullptr});
+    if (screen.stream)
+        streams.push_back({.id = detail::CallPipeline::streamIdOf(VideoSlot::Screen),
+                           .type = protocol::StreamType::ScreenSharing, .available = true});
+    return streams;
+}
+
+void Call::Impl::publishStreams(Completion done, Error refusal)
+{
+    auto agentCore = agent.lock();
+    auto self = shared_from_this();
+    auto complete = [self, done = std::move(done)](Result<Done> result) mutable {
+        if (done)
+            self->shared.complete([done = std::move(done), result] { done(result); });
+    };
+    if (!agentCore)
+        return complete(refusal);
+    agentCore->request(protocol::StreamsMessage{.callId = id, .streams = publishedStreams()},
+                       [complete = std::move(complete), refusal](Result<Done> result) mutable {
+                           complete(result ? Result<Done>(Done{})
+                                           : Result<Done>(Error{refusal.code, refusal.subCode, result.error().message}));
+                       });
+}
+
+void Call::startVideo(std::shared_ptr<LocalVideoStream> stream, Completion done)
+{
+    auto impl = impl_;
+    impl->shared.work([impl, stream, done = std::move(done)]() mutable {
+        auto fail = [&](Error error) {
+            if (done)
+                impl->shared.complete([done = std::move(done), error] { done(error); });
+        };
+        if (!stream || stream->mediaStreamType() != MediaStreamType::Video)
+            return fail(Error{400, 41025, "startVideo takes a camera stream"});
+        if (impl->ending || !inProgress(impl->coreState))
+            return fail(Error{400, 41025, "the call is not in progress"});
+        if (impl->camera.stream)
+            return fail(Error{400, 41027, "video is sent already"});
+        if (auto error = impl->send(VideoSlot::Camera, stream))
+            return fail(*error);
+        impl->publishStreams(std::move(done), Error{400, 41025, "the server refused the stream"});
+    });
+}
+
+void Call::stopVideo(std::shared_ptr<LocalVideoStream> stream, Completion done)
+{
+    auto impl = impl_;
+    impl->shared.work([impl, stream, done = std::move(done)]() mutable {
+        auto fail = [&](Error error) {
+            if (done)
+                impl->shared.complete([done = std::move(done), error] { done(error); });
+        };
+        if (!impl->camera.stream)
+            return fail(Error{400, 41030, "no video is sent"});
+        if (impl->camera.stream != stream)
+            return fail(Error{400, 41032, "this stream is not the one sent"});
+        impl->stopSending(VideoSlot::Camera);
+        impl->publishStreams(std::move(done), Error{400, 41030, "the server refused the change"});
+    });
+}
+
+void Call::startScreenSharing(Completion done)
+{
+    auto impl = impl_;
+    impl->shared.work([impl, done = std::move(done)]() mutable {
+        auto fail = [&](Error error) {
+            if (done)
+                impl->shared.complete([done = std::move(done), error] { done(error); });
+        };
+        if (impl->ending || !inProgress(impl->coreState))
+            return fail(Error{412, 41071, "the call is not in progress"});
+        if (impl->screen.stream)
+            return fail(Error{400, 41035, "the screen is shared already"});
+        auto agentCore = impl->agent.lock();
+        auto screens = agentCore && agentCore->deviceManager ? agentCore->deviceManager->getScreenList()
+                                                             : std::vector<VideoDeviceInfo>{};
+        if (screens.empty())
+            return fail(Error{412, 43013, "there is no screen to share"});
+        if (auto error = impl->send(VideoSlot::Screen, std::make_shared<LocalVideoStream>(screens.front())))
+            return fail(*error);
+        impl->publishStreams(std::move(done), Error{400, 41035, "the server refused the stream"});
+    });
+}
+
+void Call::stopScreenSharing(Completion done)
+{
+    auto impl = impl_;
+    impl->shared.work([impl, done = std::move(done)]() mutable {
+        if (!impl->screen.stream) {
+            if (done)
+                impl->shared.complete([done = std::move(done)] { done(Error{400, 41041, "the screen is not shared"}); });
+            return;
+        }
+        impl->stopSending(VideoSlot::Screen);
+        impl->publishStreams(std::move(done), Error{400, 41041, "the server refused the change"});
+    });
+}
+
 void Call::hangUp(HangUpOptions options, Completion done)
 {
     auto impl = impl_;
@@ -257,7 +448,7 @@ void Call::Impl::setState(CallState next)
     });
 }
 
-void Call::Impl::startMedia(const AudioDevices& configured, bool muted)
+void Call::Impl::startMedia(const AudioDevices& configured, bool muted, const VideoOptions& video)
 {
     auto self = shared_from_this();
     auto agentCore = agent.lock();
@@ -328,6 +519,16 @@ void Call::Impl::startMedia(const AudioDevices& configured, bool muted)
         return;
     }
     pipeline = std::move(created).value();
+    for (const auto& stream : video.localVideoStreams) {
+        if (!stream)
+            continue;
+        VideoSlot slot = stream->mediaStreamType() == MediaStreamType::ScreenSharing ? VideoSlot::Screen : VideoSlot::Camera;
+        if ((slot == VideoSlot::Camera ? camera : screen).stream)
+            continue;  // one stream per slot
+        // A device that cannot start leaves the call without that video, not without the call.
+        if (auto error = send(slot, stream))
+            GST_WARNING("call %s starts without video: %s", id.c_str(), error->message.c_str());
+    }
 }
 
 void Call::Impl::onServerMessage(const protocol::ServerMessage& message)
@@ -359,6 +560,7 @@ void Call::Impl::onParticipant(const protocol::ParticipantInfo& info)
         if (info.state == protocol::ParticipantState::Disconnected)
             return;  // never seen, already gone
         ref = detail::ParticipantRef::create(shared.child(), identifierFromRawId(info.rawId));
+        ref.impl->call = weak_from_this();
         participants.emplace(info.rawId, ref);
         added = true;
     } else {
@@ -496,6 +698,14 @@ void Call::Impl::finish(const CallEndReason& reason, bool tellServer)
         detail::detachConnectionSignaller(signaller.get());
     if (auto manager = devicesListening.lock())
         manager->selectionListeners.erase(this);
+    for (VideoSlot slot : {VideoSlot::Camera, VideoSlot::Screen}) {
+        Sending stopped = std::exchange(slot == VideoSlot::Camera ? camera : screen, Sending{});
+        if (stopped.stream)
+            stopped.stream->impl()->removeConsumer(stopped.consumer);
+    }
+    for (auto& [rawId, participant] : participants)
+        for (auto& [streamId, stream] : participant.impl->streams)
+            stream.impl->views.disposeAll();
     pipeline.reset();  // to NULL before anything else goes
     signaller.reset();
 
@@ -525,6 +735,8 @@ void Call::Impl::finish(const CallEndReason& reason, bool tellServer)
         {
             std::lock_guard lock(self->mutex);
             update.removed = std::exchange(self->remoteParticipants, {});
+            self->localVideoStreams.clear();
+            self->isScreenSharingOn = false;
             self->endReason = reason;
             self->state = CallState::Disconnected;
         }
@@ -539,6 +751,8 @@ void Call::Impl::finish(const CallEndReason& reason, bool tellServer)
         self->stateChanged.clear();
         self->isMutedChanged.clear();
         self->remoteParticipantsUpdated.clear();
+        self->localVideoStreamsUpdated.clear();
+        self->isScreenSharingOnChanged.clear();
         self->shared.close();
     });
     if (auto agentCore = agent.lock())

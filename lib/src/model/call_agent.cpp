@@ -275,12 +275,14 @@ std::shared_ptr<Call> CallAgent::call(const std::vector<CommunicationIdentifier>
             rawIds.push_back(rawIdOf(target));
         if (targets.size() != 1 || !std::holds_alternative<CommunicationUserIdentifier>(targets[0]))
             return call->finish(CallEndReason{400, 40005, "Only 1:1 calls to one communication user are supported"});
-        call->startMedia(agent->options.audio, options.audioOptions.muted);
+        call->startMedia(agent->options.audio, options.audioOptions.muted, options.videoOptions);
         if (call->ended)
             return;  // the media could not start: nobody is rung
+        auto streams = call->publishedStreams();
         agent->request(protocol::InviteMessage{.callId = call->id, .targets = rawIds,
                                                .displayName = agent->options.displayName,
-                                               .media = {.audio = true, .video = false}},
+                                               .media = {.audio = true, .video = !streams.empty()},
+                                               .streams = streams},
                        [call](Result<Done> result) {
                            if (!result)
                                call->finish(CallEndReason{result.error().code, result.error().subCode,

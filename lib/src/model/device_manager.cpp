@@ -21,7 +21,21 @@ bool booleanProperty(const GstStructure* properties, const char* name)
     return properties && gst_structure_get_boolean(properties, name, &value) && value;
 }
 
+// Every DeviceManager of the process, for DeviceManager::Impl::listing.
+std::mutex registryMutex;
+std::vector<std::weak_ptr<DeviceManager::Impl>> registry;
+
 }  // namespace
+
+std::shared_ptr<DeviceManager::Impl> DeviceManager::Impl::listing(const std::string& id, detail::DeviceEntry::Kind kind)
+{
+    std::lock_guard lock(registryMutex);
+    std::erase_if(registry, [](const std::weak_ptr<Impl>& manager) { return manager.expired(); });
+    for (const auto& weak : registry)
+        if (auto manager = weak.lock(); manager && manager->find(id, kind))
+            return manager;
+    return nullptr;
+}
 
 detail::DeviceEntry detail::describeDevice(GstDevice* device)
 {
@@ -76,6 +90,8 @@ std::shared_ptr<DeviceManager::Impl> DeviceManager::Impl::create(detail::Shared 
     impl->monitor = detail::RefPtr<GstDeviceMonitor>::adopt(gst_device_monitor_new());
     for (const char* deviceClass : {"Video/Source", "Audio/Source", "Audio/Sink"})
         gst_device_monitor_add_filter(impl->monitor.get(), deviceClass, nullptr);
+    std::lock_guard lock(registryMutex);
+    registry.push_back(impl);
     return impl;
 }
 

@@ -38,6 +38,10 @@ struct DeviceManager::Impl : std::enable_shared_from_this<DeviceManager::Impl> {
     explicit Impl(detail::Shared shared) : shared(std::move(shared)) {}
 
     static std::shared_ptr<Impl> create(detail::Shared shared);
+    // The living DeviceManager that lists a camera or screen of this id: LocalVideoStream(device)
+    // is given only the device's description, and finds its manager (its devices, its callback
+    // thread) here.
+    static std::shared_ptr<Impl> listing(const std::string& id, detail::DeviceEntry::Kind kind);
     static std::shared_ptr<DeviceManager> makeHandle(std::shared_ptr<Impl> impl)
     {
         return std::shared_ptr<DeviceManager>(new DeviceManager(std::move(impl)));

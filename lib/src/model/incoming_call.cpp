@@ -66,7 +66,7 @@ void IncomingCall::accept(AcceptCallOptions options, std::function<void(Result<s
         call->agent = agent;
         call->initialize(options.audioOptions.muted);
         agent->addCall(call, handle);
-        call->startMedia(agent->options.audio, options.audioOptions.muted);
+        call->startMedia(agent->options.audio, options.audioOptions.muted, options.videoOptions);
         if (call->ended) {
             // The media could not start: decline rather than answer with nothing.
             agent->send(protocol::RejectMessage{.callId = impl->id});
@@ -77,7 +77,8 @@ void IncomingCall::accept(AcceptCallOptions options, std::function<void(Result<s
             });
             return;
         }
-        agent->request(protocol::AcceptMessage{.callId = impl->id, .displayName = agent->options.displayName},
+        agent->request(protocol::AcceptMessage{.callId = impl->id, .displayName = agent->options.displayName,
+                                               .streams = call->publishedStreams()},
                        [impl, call, handle, complete = std::move(complete)](Result<Done> result) mutable {
                            if (result) {
                                complete(handle);

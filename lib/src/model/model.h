@@ -18,10 +18,14 @@
 #include <calling/call_client.h>
 #include <calling/device_manager.h>
 #include <calling/incoming_call.h>
+#include <calling/local_video_stream.h>
 #include <calling/remote_participant.h>
+#include <calling/renderer.h>
 
 #include "media/call_pipeline.h"
 #include "media/speaking_detector.h"
+#include "media/video_capture.h"
+#include "media/view_branch.h"
 #include "model/connection_signaller.h"
 #include "model/dispatcher.h"
 #include "model/token_cache.h"
@@ -96,10 +100,77 @@ class AgentCore;
 
 }  // namespace detail
 
+struct RendererView::Impl {
+    mutable std::mutex mutex;
+    ScalingMode mode = ScalingMode::Crop;
+    bool mirrored = false;
+    bool disposed = false;
+    std::unique_ptr<detail::ViewBranch> branch;  // null once disposed
+    detail::RefPtr<GstElement> target;
+    std::shared_ptr<LocalVideoStream::Impl> local;  // a preview's stream, which counts its views
+
+    // Takes the branch down; any thread but the pipeline's streaming threads. Idempotent.
+    void dispose();
+    static std::shared_ptr<RendererView> makeHandle(std::shared_ptr<Impl> impl)
+    {
+        return std::shared_ptr<RendererView>(new RendererView(std::move(impl)));
+    }
+};
+
+namespace detail {
+// The views of one stream, so that they go when the stream goes.
+struct ViewList {
+    std::mutex mutex;
+    std::vector<std::weak_ptr<RendererView::Impl>> views;
+    StreamSize size;  // as the newest view saw it
+
+    void add(const std::shared_ptr<RendererView::Impl>& view);
+    void disposeAll();
+    StreamSize currentSize();
+};
+}  // namespace detail
+
+// A LocalVideoStream's insides: its device, and the capture while something uses it.
+struct LocalVideoStream::Impl {
+    explicit Impl(VideoDeviceInfo source);
+
+    // Starts the capture on first use: a call's consumer (frames pushed on the capture's thread).
+    Result<int> addConsumer(detail::VideoCapture::Consumer consumer);
+    void removeConsumer(int id);
+    // A local preview branch in the capture.
+    Result<std::unique_ptr<detail::ViewBranch>> attachView(const detail::ViewSettings& settings);
+    void detachView(std::unique_ptr<detail::ViewBranch> branch);
+    Result<Done> switchSource(const VideoDeviceInfo& next);
+    // The Shared of the DeviceManager that lists the device (its callback thread), if any.
+    std::optional<detail::Shared> shared() const;
+
+    mutable std::mutex mutex;
+    VideoDeviceInfo source;
+    std::weak_ptr<DeviceManager::Impl> devices;  // the manager that listed the device
+    std::unique_ptr<detail::VideoCapture> capture;
+    int users = 0;  // consumers and views
+    detail::ViewList views;
+
+private:
+    Result<detail::VideoCapture*> acquire();  // under mutex
+    void release();                           // under mutex
+};
+
 struct RemoteVideoStream::Impl {
-    Impl(int id, MediaStreamType type) : id(id), type(type) {}
+    Impl(detail::Shared shared, int id, MediaStreamType type, std::string msid, std::string participantId,
+         std::weak_ptr<Call::Impl> call)
+        : shared(std::move(shared)), id(id), type(type), msid(std::move(msid)), participantId(std::move(participantId)),
+          call(std::move(call))
+    {
+    }
+    const detail::Shared shared;
     const int id;
     const MediaStreamType type;
+    const std::string msid;           // of the m-line that carries it: how its media is found
+    const std::string participantId;  // raw id
+    const std::weak_ptr<Call::Impl> call;
+    detail::ViewList views;
+    std::atomic<bool> coreAvailable = false;  // written on the library thread, where views are made
     // View.
     mutable std::mutex mutex;
     bool isAvailable = false;
@@ -109,6 +180,7 @@ struct RemoteVideoStream::Impl {
     {
         return std::shared_ptr<RemoteVideoStream>(new RemoteVideoStream(std::move(impl)));
     }
+    static std::shared_ptr<Impl> of(const RemoteVideoStream& stream) { return stream.impl_; }
 };
 
 namespace detail {
@@ -124,6 +196,7 @@ struct RemoteParticipant::Impl : std::enable_shared_from_this<RemoteParticipant:
 
     detail::Shared shared;
     const CommunicationIdentifier identifier;
+    std::weak_ptr<Call::Impl> call;
     // Core.
     detail::SpeakingDetector speaking;
     std::map<int, detail::StreamRef> streams;  // by id, as the participant publishes them
@@ -189,6 +262,14 @@ struct Call::Impl : std::enable_shared_from_this<Call::Impl> {
     std::weak_ptr<DeviceManager::Impl> devicesListening;  // told of a new microphone
     detail::RefPtr<CallConnectionSignaller> signaller;
     std::vector<Completion> hangUpWaiters;
+    // What this side sends, per slot: the stream and its consumer id in the stream's capture.
+    struct Sending {
+        std::shared_ptr<LocalVideoStream> stream;
+        int consumer = -1;
+    };
+    Sending camera;
+    Sending screen;
+    bool cameraPublished = false;  // once video was sent, the camera stream stays, unavailable when off
     struct PendingOperation {
         Completion done;
         Error refusal;
@@ -202,11 +283,15 @@ struct Call::Impl : std::enable_shared_from_this<Call::Impl> {
     CallState state = CallState::None;
     CallEndReason endReason;
     bool isMuted = false;
+    bool isScreenSharingOn = false;
     std::vector<std::shared_ptr<RemoteParticipant>> remoteParticipants;
+    std::vector<std::shared_ptr<LocalVideoStream>> localVideoStreams;
 
     Event<> stateChanged;
     Event<> isMutedChanged;
+    Event<> isScreenSharingOnChanged;
     Event<const CollectionUpdate<std::shared_ptr<RemoteParticipant>>&> remoteParticipantsUpdated;
+    Event<const CollectionUpdate<std::shared_ptr<LocalVideoStream>>&> localVideoStreamsUpdated;
 
     static std::shared_ptr<Call> create(detail::Shared shared, std::string id, CallDirection direction);
     static std::shared_ptr<Impl> of(const Call& call) { return call.impl_; }
@@ -220,7 +305,14 @@ struct Call::Impl : std::enable_shared_from_this<Call::Impl> {
                  protocol::ClientMessage message);
     void setMutedNow(bool muted);
     void setLocalHoldNow(bool held);
-    void startMedia(const AudioDevices& devices, bool muted);
+    void startMedia(const AudioDevices& devices, bool muted, const VideoOptions& video = {});
+    // Starts or stops sending `stream` in the slot (library thread); fires localVideoStreams and
+    // isScreenSharingOn changes. The error, if the stream cannot start.
+    std::optional<Error> send(detail::CallPipeline::VideoSlot slot, std::shared_ptr<LocalVideoStream> stream);
+    void stopSending(detail::CallPipeline::VideoSlot slot);
+    // The streams this side publishes now (protocol `streams`).
+    std::vector<protocol::StreamInfo> publishedStreams() const;
+    void publishStreams(Completion done, Error refusal);
     void onServerMessage(const protocol::ServerMessage& message);
     void onParticipant(const protocol::ParticipantInfo& info);
     void onLevel(const std::string& participantId, double rmsDb);

@@ -92,21 +92,28 @@ void RemoteParticipant::Impl::updateStreams(const std::vector<protocol::StreamIn
                                                                                 : MediaStreamType::Video;
         auto found = streams.find(info.id);
         detail::StreamRef ref;
-        if (found != streams.end() && found->second.impl->type == type) {
+        std::string msid = info.msid.empty() ? "video_" + std::to_string(info.id) : info.msid;
+        if (found != streams.end() && found->second.impl->type == type && found->second.impl->msid == msid) {
             ref = found->second;
             streams.erase(found);
         } else {
-            ref.impl = std::make_shared<RemoteVideoStream::Impl>(info.id, type);
+            ref.impl = std::make_shared<RemoteVideoStream::Impl>(shared, info.id, type, msid, rawIdOf(identifier), call);
             ref.handle = RemoteVideoStream::Impl::makeHandle(ref.impl);
             (type == MediaStreamType::Video ? video : screen).added.push_back(ref.handle);
         }
         if (ref.available != info.available) {
             ref.available = info.available;
+            ref.impl->coreAvailable = info.available;
+            // A stream that stopped takes its views with it (ACS disposes them too).
+            if (!info.available)
+                ref.impl->views.disposeAll();
             availability.emplace_back(ref.impl, info.available);
         }
         next.emplace(info.id, ref);
     }
     for (auto& [id, gone] : streams) {
+        gone.impl->coreAvailable = false;
+        gone.impl->views.disposeAll();
         (gone.impl->type == MediaStreamType::Video ? video : screen).removed.push_back(gone.handle);
         if (gone.available)
             availability.emplace_back(gone.impl, false);

@@ -277,7 +277,7 @@ MediaFlags readMedia(Reader& reader, Need need)
     return media;
 }
 
-// `streams`: at most kMaxStreams objects {id, type, available}, no id twice. Empty when absent.
+// `streams`: at most kMaxStreams objects {id, type, available, msid?}, no id twice. Empty when absent.
 std::vector<StreamInfo> readStreams(Reader& reader, Need need)
 {
     std::vector<StreamInfo> streams;
@@ -295,6 +295,11 @@ std::vector<StreamInfo> readStreams(Reader& reader, Need need)
         else if (!element.failed())
             element.fail("type", "must be Video or ScreenSharing");
         stream.available = element.boolean("available", Need::Required).value_or(false);
+        stream.msid = element.string("msid", Need::Optional, 64, true).value_or("");
+        // RFC 8830's msid-id: 1 to 64 token characters.
+        if (!element.failed() && stream.msid.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                               "0123456789!#$%&'*+-.^_`{|}~") != std::string::npos)
+            element.fail("msid", "must be 1 to 64 token characters (RFC 8830)");
         if (element.failed())
             return {};
         if (std::any_of(streams.begin(), streams.end(), [&](const StreamInfo& s) { return s.id == stream.id; })) {
@@ -669,6 +674,8 @@ public:
             integer("id", stream.id);
             string("type", toString(stream.type));
             boolean("available", stream.available);
+            if (!stream.msid.empty())
+                string("msid", stream.msid);
             json_builder_end_object(builder_);
         }
         json_builder_end_array(builder_);

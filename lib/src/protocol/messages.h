@@ -70,6 +70,8 @@ struct StreamInfo {
     int id = 0;
     StreamType type = StreamType::Video;
     bool available = false;
+    // The msid of the m-line that carries it (RFC 8830); empty: "video_<id>", as native agents send.
+    std::string msid;
     bool operator==(const StreamInfo&) const = default;
 };
 
