@@ -43,6 +43,10 @@
  * the application recalculates latency on GST_MESSAGE_LATENCY (webrtcbin's network sinks appear
  * only once the call is negotiated).
  *
+ * Statistics: the action signal #CallBin::get-stats answers a #GstPromise with webrtcbin's
+ * statistics of the current call (W3C RTCStats: outbound-rtp, inbound-rtp, remote-inbound-rtp,
+ * codec, ...), so an application need not reach for the webrtcbin inside.
+ *
  * ## On its own: server-url, access-token, target
  *
  * Given #CallBin:server-url and #CallBin:access-token and no #CallBin:signaller, callbin makes a
@@ -152,6 +156,7 @@ enum {
 
 enum {
     SIGNAL_PARTICIPANT_STREAM_ENDED,
+    SIGNAL_GET_STATS,
     SIGNAL_COUNT,
 };
 
@@ -1820,6 +1825,22 @@ static void call_bin_finalize(GObject* object)
     G_OBJECT_CLASS(call_bin_parent_class)->finalize(object);
 }
 
+// The "get-stats" action signal: webrtcbin's statistics of the current call. Never blocks: the
+// promise is answered by webrtcbin from its own thread, or here at once when there is no call.
+static void call_bin_get_stats(CallBin* self, GstPromise* promise)
+{
+    RefPtr<GstElement> webrtc;
+    {
+        std::lock_guard lock(self->state->mutex);
+        webrtc = self->state->webrtc;
+    }
+    if (!webrtc) {
+        gst_promise_reply(promise, gst_structure_new_empty("application/x-webrtc-stats"));
+        return;
+    }
+    g_signal_emit_by_name(webrtc.get(), "get-stats", nullptr, promise);
+}
+
 static void call_bin_class_init(CallBinClass* klass)
 {
     GObjectClass* objectClass = G_OBJECT_CLASS(klass);
@@ -1899,6 +1920,22 @@ static void call_bin_class_init(CallBinClass* klass)
     binSignals[SIGNAL_PARTICIPANT_STREAM_ENDED] =
         g_signal_new("participant-stream-ended", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, nullptr, nullptr,
                      nullptr, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+
+    /**
+     * CallBin::get-stats:
+     * @callbin: the element
+     * @promise: a #GstPromise for the result
+     *
+     * Asks for the statistics of the current call: the reply is webrtcbin's (its "get-stats" for
+     * the whole peer connection), a structure of W3C RTCStats structures by id (outbound-rtp,
+     * inbound-rtp, remote-inbound-rtp, remote-outbound-rtp, codec, transport, ...). Without a
+     * call in progress the reply is an empty "application/x-webrtc-stats" structure. The promise
+     * is answered from webrtcbin's thread (or at once, without a call); an action signal, safe to
+     * emit from any thread, and it never blocks.
+     */
+    binSignals[SIGNAL_GET_STATS] = g_signal_new_class_handler(
+        "get-stats", G_TYPE_FROM_CLASS(klass), GSignalFlags(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+        G_CALLBACK(call_bin_get_stats), nullptr, nullptr, nullptr, G_TYPE_NONE, 1, GST_TYPE_PROMISE);
 
     elementClass->request_new_pad = call_bin_request_new_pad;
     elementClass->release_pad = call_bin_release_pad;

@@ -15,6 +15,7 @@
 #include <deque>
 #include <dirent.h>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <numbers>
 #include <string>
@@ -982,6 +983,59 @@ TEST_F(CallBinTest, OneCallbinServesCallAfterCall)
     footprint.expectFlat();
     std::lock_guard lock(alice.mutex);
     EXPECT_EQ(alice.padNames, std::vector<std::string>(4, kBobPad)) << "the same name, call after call";
+}
+
+// get-stats: webrtcbin's statistics of the current call, through callbin; an empty structure
+// without a call. Waited for with gst_promise_wait: webrtcbin answers from its own thread.
+using StructurePtr = std::unique_ptr<GstStructure, decltype(&gst_structure_free)>;
+
+StructurePtr statsOf(GstElement* callbin)
+{
+    auto promise = RefPtr<GstPromise>::adopt(gst_promise_new());
+    g_signal_emit_by_name(callbin, "get-stats", promise.get());
+    if (gst_promise_wait(promise.get()) != GST_PROMISE_RESULT_REPLIED || !gst_promise_get_reply(promise.get()))
+        return StructurePtr(nullptr, gst_structure_free);
+    return StructurePtr(gst_structure_copy(gst_promise_get_reply(promise.get())), gst_structure_free);
+}
+
+std::string describe(const GstStructure* structure)
+{
+    g_autofree gchar* text = gst_structure_to_string(structure);
+    return text;
+}
+
+// The first RTCStats structure of `type` with a counter above zero, if any.
+bool hasCounter(const GstStructure* stats, const char* type, const char* counter)
+{
+    for (int i = 0; i < gst_structure_n_fields(stats); ++i) {
+        const GValue* value = gst_structure_get_value(stats, gst_structure_nth_field_name(stats, i));
+        if (!GST_VALUE_HOLDS_STRUCTURE(value))
+            continue;
+        const GstStructure* entry = gst_value_get_structure(value);
+        guint64 count = 0;
+        if (gst_structure_has_name(entry, type) && gst_structure_get_uint64(entry, counter, &count) && count > 0)
+            return true;
+    }
+    return false;
+}
+
+TEST_F(CallBinTest, GetStatsAnswersWithWebrtcbinsStatisticsOfTheCall)
+{
+    auto pair = calling::test::makeLoopbackPair(kAlice, kBob, context);
+    Endpoint alice("alice", 440, pair.a.get(), waker());
+    Endpoint bob("bob", 1000, pair.b.get(), waker());
+
+    StructurePtr none = statsOf(alice.callbin.get());
+    ASSERT_TRUE(none) << "no reply without a call";
+    EXPECT_EQ(gst_structure_n_fields(none.get()), 0);
+
+    connect(alice, bob, pair.a.get());
+    if (HasFatalFailure())
+        return;
+    StructurePtr stats = statsOf(alice.callbin.get());
+    ASSERT_TRUE(stats);
+    EXPECT_TRUE(hasCounter(stats.get(), "outbound-rtp", "bytes-sent")) << describe(stats.get());
+    EXPECT_TRUE(hasCounter(stats.get(), "inbound-rtp", "bytes-received")) << describe(stats.get());
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// The shell examples in docs/ run as written, in order (identity.md's against the real
-// calling-server, elements.md's against the plugin in the build tree).
+// The shell examples in docs/ run as written, in order (identity.md's and gst-call.md's against
+// the real calling-server, elements.md's against the plugin in the build tree).
 #include "server_process.h"
 
 #include <gio/gio.h>
@@ -35,6 +35,10 @@ calling::test::CommandOutput runBash(const std::string& script, const std::strin
     g_autofree char* serverDir = g_path_get_dirname(g_getenv("CALLING_SERVER"));
     g_autofree char* tools = g_build_filename(g_getenv("CALLING_SOURCE_ROOT"), "tools", nullptr);
     std::string path = std::string(serverDir) + ":" + tools + ":" + g_getenv("PATH");
+    if (const char* gstCall = g_getenv("GST_CALL")) {
+        g_autofree char* gstCallDir = g_path_get_dirname(gstCall);
+        path = std::string(gstCallDir) + ":" + path;
+    }
     return calling::test::runCommand({"timeout", "60", "bash", "-c", "set -euo pipefail\n" + script},
                                      {{"PATH", path}}, workDir);
 }
@@ -73,6 +77,31 @@ TEST(Docs, ElementsExamplesRunAsWritten)
                            "virtual-microphone-880", "virtual-speaker"})
         EXPECT_NE(run.text.find(std::string("calling.device-id = ") + id), std::string::npos) << id << "\n" << run.text;
     EXPECT_NE(run.text.find("name  : Virtual microphone 880 Hz"), std::string::npos) << run.text;
+}
+
+TEST(Docs, GstCallExamplesRunAsWritten)
+{
+    std::string doc = std::string(g_getenv("CALLING_SOURCE_ROOT")) + "/docs/gst-call.md";
+    std::string script = shellBlocks(doc);
+    ASSERT_FALSE(script.empty()) << "no ```sh blocks in " << doc;
+
+    std::string dir = calling::test::makeTempDir();
+    calling::test::CommandOutput run = runBash(script, dir);
+    calling::test::removeTree(dir);
+
+    EXPECT_EQ(run.exitStatus, 0) << run.text;
+    EXPECT_NE(run.text.find("microphone  calling-virtual:virtual-microphone-880"), std::string::npos) << run.text;
+    // Alice's side, then Bob's (cat bob.txt): the call connected, Opus flowed, both ended 0/0.
+    EXPECT_NE(run.text.find("state: Ringing\n"), std::string::npos) << run.text;
+    EXPECT_NE(run.text.find("duration: 4 s reached"), std::string::npos) << run.text;
+    EXPECT_NE(run.text.find("incoming: 8:acs:"), std::string::npos) << run.text;
+    EXPECT_NE(run.text.find(" audio recv "), std::string::npos) << run.text;
+    size_t ends = 0;
+    for (size_t at = run.text.find("ended: 0/0"); at != std::string::npos; at = run.text.find("ended: 0/0", at + 1))
+        ++ends;
+    EXPECT_EQ(ends, 2u) << run.text;
+    EXPECT_NE(run.text.find("ended: 480/10037"), std::string::npos) << run.text;
+    EXPECT_NE(run.text.find("gst-call exited with 6"), std::string::npos) << run.text;
 }
 
 }  // namespace

@@ -68,6 +68,8 @@ public:
     bool setSpeaker(GstElement* sink);
     // On hold nothing is sent (silence) and nothing is played.
     void setHeld(bool held);
+    // The call's callbin, for its action signals (get-stats); the pipeline owns it.
+    GstElement* callbin() const { return callbin_; }
 
     enum class VideoSlot { Camera, Screen };
     // The appsrc a LocalVideoStream's frames go into for the slot. Safe from any thread.
