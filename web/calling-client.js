@@ -195,9 +195,12 @@ export class Call extends EventTarget {
   /** What this participant publishes: its camera (once it was on) and its screen, if shared. */
   streams() {
     const streams = [];
+    // A browser cannot choose its msids: each stream names the one its m-line carries (the local
+    // MediaStream's id), so that receivers find its media (docs/protocol.md, Streams).
+    const msid = this.localStream.id;
     if (this.cameraPublished)
-      streams.push({ id: CAMERA_STREAM, type: 'Video', available: this.isCameraOn && !this.isSharingScreen });
-    if (this.isSharingScreen) streams.push({ id: SCREEN_STREAM, type: 'ScreenSharing', available: true });
+      streams.push({ id: CAMERA_STREAM, type: 'Video', available: this.isCameraOn && !this.isSharingScreen, msid });
+    if (this.isSharingScreen) streams.push({ id: SCREEN_STREAM, type: 'ScreenSharing', available: true, msid });
     return streams;
   }
 

@@ -13,6 +13,7 @@
 #include "tone_meter.h"
 
 #include <calling/call_client.h>
+#include <calling/renderer.h>
 
 #include <gst/gst.h>
 #include <gtest/gtest.h>
@@ -340,6 +341,17 @@ TEST_F(BrowserTest, MuteAndTheCameraCrossBothWaysBetweenTheBrowserAndTheLibrary)
         return streams.empty() ? std::optional<bool>() : std::optional<bool>(streams.front()->isAvailable());
     };
     EXPECT_TRUE(waitFor([&] { return camera() == true; }));
+    // A view of it shows Chromium's fake camera: the stream names the msid of the browser's m-line.
+    calling::Renderer renderer(browser->videoStreams().front());
+    auto frames = FrameMeter::create();
+    calling::CreateViewOptions options;
+    options.sink = [frames] { return frames->makeSink(); };
+    std::optional<calling::Result<std::shared_ptr<calling::RendererView>>> view;
+    renderer.createView(options, [&](auto made) { view = std::move(made); });
+    ASSERT_TRUE(waitFor([&] { return view.has_value(); }));
+    ASSERT_TRUE(view->ok()) << view->error().message;
+    EXPECT_TRUE(waitFor([&] { return frames->frames() > 5 && frames->width() == 640 && frames->brightness() > 20; }, 15s))
+        << frames->describe();
 
     // The browser mutes and unmutes: the library's participant follows.
     ASSERT_TRUE(browser_->click("#mute-button").ok);
