@@ -837,6 +837,36 @@ TEST_F(CallBinTest, VideoBothWaysAtTheSendersSizeAndColourWithAudioAlongside)
     EXPECT_TRUE(bob.listener.hears(440, 1000)) << bob.listener.describe(440, 1000);
 }
 
+TEST_F(CallBinTest, AReceiverThatMissedEveryKeyframeAsksUntilOneComes)
+{
+    const VideoSpec aliceVideo{320, 240, 0xff0000};
+    const VideoSpec bobVideo{320, 240, 0x0000ff};
+    auto pair = calling::test::makeLoopbackPair(kAlice, kBob, context);
+    Endpoint alice("alice", 440, pair.a.get(), waker(), aliceVideo);
+    Endpoint bob("bob", 1000, pair.b.get(), waker(), bobVideo);
+    EncoderWatch bobEncoder(bob.callbin.get());
+    ASSERT_TRUE(bobEncoder.encoder);
+    // Every keyframe Bob makes is lost, the one forced on connect too, until his encoder has been
+    // asked three times: Alice's depayloader asks (a PLI) for each frame it must drop, and the
+    // requests have to reach Bob's encoder and be honoured again and again for her to see anything.
+    g_autoptr(GstPad) encoded = gst_element_get_static_pad(bobEncoder.encoder.get(), "src");
+    gst_pad_add_probe(
+        encoded, GST_PAD_PROBE_TYPE_BUFFER,
+        [](GstPad*, GstPadProbeInfo* info, gpointer data) {
+            auto* watch = static_cast<EncoderWatch*>(data);
+            GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+            bool keyframe = !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
+            return keyframe && watch->requests < 3 ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+        },
+        &bobEncoder, nullptr);
+    connect(alice, bob, pair.a.get());
+    if (HasFatalFailure())
+        return;
+    EXPECT_TRUE(waitFor(15s, [&] { return alice.viewer.sees(bobVideo); }, {&alice, &bob}))
+        << "Alice sees " << alice.viewer.describe() << " after " << bobEncoder.requests << " keyframe requests";
+    EXPECT_GE(bobEncoder.requests, 3);
+}
+
 TEST_F(CallBinTest, AnEosEventReturnsAtOnceEvenWhileARemoteBranchIsStuck)
 {
     // Alice's pipeline receives into a branch nobody drains, as a muxer waiting for a stream that

@@ -328,6 +328,8 @@ TEST_F(VideoTest, SwitchingTheCameraChangesThePictureWithoutAGap)
     // The white bar's place turns black with the ball: the time from the last frame of the old
     // camera to the first of the new one is the gap the switch made at the far end.
     meter->track(45, 100);
+    // A few frames of the old camera first, so that the last one before the switch is known.
+    ASSERT_TRUE(waitFor([&] { return meter->tracked().size() >= 3; }));
     size_t before = meter->frames();
     auto switched = stream->switchSource(*ball);
     ASSERT_TRUE(switched.ok()) << switched.error().message;
