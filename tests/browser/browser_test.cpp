@@ -320,8 +320,16 @@ TEST_F(BrowserTest, MuteAndTheCameraCrossBothWaysBetweenTheBrowserAndTheLibrary)
     ASSERT_TRUE(waitFor([&] { return created.has_value(); }));
     ASSERT_TRUE(created->ok()) << created->error().message;
     agent_ = created->value();
+    // It answers with the plugin's virtual camera (SMPTE bars, 640x480).
+    std::shared_ptr<calling::LocalVideoStream> libraryCamera;
+    for (const auto& device : client_->deviceManager()->getCameraList())
+        if (device.name == "Virtual camera 1")
+            libraryCamera = std::make_shared<calling::LocalVideoStream>(device);
+    ASSERT_TRUE(libraryCamera);
+    calling::AcceptCallOptions acceptOptions;
+    acceptOptions.videoOptions.localVideoStreams = {libraryCamera};
     auto subscription = agent_->onIncomingCall([&](std::shared_ptr<calling::IncomingCall> incoming) {
-        incoming->accept({}, [&](calling::Result<std::shared_ptr<calling::Call>> accepted) {
+        incoming->accept(acceptOptions, [&](calling::Result<std::shared_ptr<calling::Call>> accepted) {
             if (accepted)
                 call_ = accepted.value();
         });
@@ -374,8 +382,31 @@ TEST_F(BrowserTest, MuteAndTheCameraCrossBothWaysBetweenTheBrowserAndTheLibrary)
     call_->unmute();
     auto unmuted = browser_->waitFor("document.querySelector('#remote-muted').hidden");
     EXPECT_TRUE(unmuted.ok) << unmuted.error;
-    // The library publishes no video (it sends none yet): the page says so.
-    EXPECT_EQ(browser_->text("#remote-streams").string(), "no video published");
+    // The library's camera: the page decodes it, and follows it off and on.
+    auto framesRise = [&] {
+        double decoded = browser_->evaluate(kStats).number("video.framesDecoded");
+        return browser_->waitFor("(" + std::string(kStats) + ").video.framesDecoded >= " + std::to_string(int(decoded) + 30));
+    };
+    auto streamsRead = [&](const std::string& text) {
+        return browser_->waitFor("document.querySelector('#remote-streams').textContent === '" + text + "'");
+    };
+    EXPECT_TRUE(streamsRead("camera on").ok) << browser_->text("#remote-streams").string();
+    auto decoding = framesRise();
+    EXPECT_TRUE(decoding.ok) << decoding.error;
+    EXPECT_EQ(browser_->evaluate("document.querySelector('#remote-video').videoWidth").number(), 640);
+    std::optional<calling::Result<calling::Done>> stopped;
+    call_->stopVideo(libraryCamera, [&](calling::Result<calling::Done> result) { stopped = result; });
+    ASSERT_TRUE(waitFor([&] { return stopped.has_value(); }));
+    EXPECT_TRUE(stopped->ok());
+    EXPECT_TRUE(streamsRead("camera off").ok) << browser_->text("#remote-streams").string();
+    EXPECT_TRUE(browser_->waitFor("!document.querySelector('#remote-video-off').hidden").ok);
+    std::optional<calling::Result<calling::Done>> started;
+    call_->startVideo(libraryCamera, [&](calling::Result<calling::Done> result) { started = result; });
+    ASSERT_TRUE(waitFor([&] { return started.has_value(); }));
+    EXPECT_TRUE(started->ok());
+    EXPECT_TRUE(streamsRead("camera on").ok) << browser_->text("#remote-streams").string();
+    auto again = framesRise();
+    EXPECT_TRUE(again.ok) << again.error;
 
     // The library hangs up: the page ends the call with 0/0.
     bool hungUp = false;
