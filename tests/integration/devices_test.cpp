@@ -1,21 +1,13 @@
 // The DeviceManager against the calling plugin's virtual test devices, and a microphone switched
 // in the middle of a call, heard at the far end: the real server, real webrtcbin on loopback.
-#include "main_loop.h"
-#include "rest_client.h"
-#include "server_process.h"
+#include "agent_test.h"
 #include "tone_meter.h"
-
-#include <calling/call_client.h>
-
-#include <gst/gst.h>
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <optional>
 
 using namespace calling;
 using namespace std::chrono_literals;
-using calling::test::iterateUntil;
 using calling::test::ToneMeter;
 
 namespace {
@@ -29,50 +21,12 @@ std::optional<Info> named(const std::vector<Info>& list, const std::string& name
     return std::nullopt;
 }
 
-class DevicesTest : public ::testing::Test {
+class DevicesTest : public test::AgentTest {
 protected:
-    void SetUp() override
-    {
-        context_ = g_main_context_new();
-        std::string why;
-        server_ = test::ServerProcess::start({}, &why);
-        ASSERT_TRUE(server_) << why;
-        rest_ = std::make_unique<test::RestClient>(server_->connection());
-    }
-    void TearDown() override
-    {
-        clients_.clear();
-        if (server_)
-            server_->stop();
-        g_main_context_unref(context_);
-    }
-
-    bool waitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s)
-    {
-        return iterateUntil(context_, condition, timeout);
-    }
-
-    CallClient& newClient()
-    {
-        clients_.push_back(std::make_unique<CallClient>(
-            CallClientOptions{.endpoint = server_->connection().endpoint, .callbackContext = context_}));
-        return *clients_.back();
-    }
-
     std::shared_ptr<CallAgent> signIn(CallClient& client, const std::string& id, AudioDevices audio = {})
     {
-        std::optional<Result<std::shared_ptr<CallAgent>>> agent;
-        client.createCallAgent(CommunicationTokenCredential(rest_->issueToken(id)), {.audio = std::move(audio)},
-                               [&](Result<std::shared_ptr<CallAgent>> result) { agent = std::move(result); });
-        if (!waitFor([&] { return agent.has_value(); }) || !agent->ok())
-            return nullptr;
-        return agent->value();
+        return AgentTest::signIn(client, id, {.audio = std::move(audio)});
     }
-
-    GMainContext* context_ = nullptr;
-    std::unique_ptr<test::ServerProcess> server_;
-    std::unique_ptr<test::RestClient> rest_;
-    std::vector<std::unique_ptr<CallClient>> clients_;
 };
 
 }  // namespace

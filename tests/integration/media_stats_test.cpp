@@ -1,14 +1,8 @@
 // The MediaStats feature on a real call: the real calling-server, two agents in this process, each
 // call a real pipeline with callbin and webrtcbin over loopback, Opus at 32 kb/s both ways.
-#include "main_loop.h"
-#include "rest_client.h"
-#include "server_process.h"
+#include "agent_test.h"
 
-#include <calling/call_client.h>
 #include <calling/media_stats.h>
-
-#include <gst/gst.h>
-#include <gtest/gtest.h>
 
 #include <memory>
 #include <optional>
@@ -17,56 +11,26 @@
 
 using namespace calling;
 using namespace std::chrono_literals;
-using calling::test::iterateUntil;
 
 namespace {
 
 struct Party {
     std::string id;
-    std::unique_ptr<CallClient> client;
     std::shared_ptr<CallAgent> agent;
     std::vector<std::shared_ptr<IncomingCall>> ringing;
     Subscription incomingSubscription;
 };
 
-class MediaStatsCallTest : public ::testing::Test {
+class MediaStatsCallTest : public test::AgentTest {
 protected:
-    void SetUp() override
-    {
-        gst_init(nullptr, nullptr);
-        context_ = g_main_context_new();
-        std::string why;
-        server_ = test::ServerProcess::start({}, &why);
-        ASSERT_TRUE(server_) << why;
-        rest_ = std::make_unique<test::RestClient>(server_->connection());
-    }
-
-    void TearDown() override
-    {
-        parties_.clear();
-        if (server_)
-            server_->stop();
-        g_main_context_unref(context_);
-    }
-
-    bool waitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s)
-    {
-        return iterateUntil(context_, condition, timeout);
-    }
+    void releaseCalls() override { parties_.clear(); }
 
     Party& addParty(const std::string& name)
     {
         auto party = std::make_unique<Party>();
         party->id = rest_->createIdentity();
-        party->client = std::make_unique<CallClient>(
-            CallClientOptions{.endpoint = server_->connection().endpoint, .callbackContext = context_});
-        std::optional<Result<std::shared_ptr<CallAgent>>> result;
-        party->client->createCallAgent(CommunicationTokenCredential(rest_->issueToken(party->id)),
-                                       {.displayName = name},
-                                       [&](Result<std::shared_ptr<CallAgent>> agent) { result = std::move(agent); });
-        EXPECT_TRUE(waitFor([&] { return result.has_value(); }));
-        if (result && result->ok())
-            party->agent = result->value();
+        party->agent = signIn(newClient(), party->id, {.displayName = name});
+        EXPECT_TRUE(party->agent);
         Party* raw = party.get();
         if (raw->agent)
             raw->incomingSubscription =
@@ -75,9 +39,6 @@ protected:
         return *raw;
     }
 
-    GMainContext* context_ = nullptr;
-    std::unique_ptr<test::ServerProcess> server_;
-    std::unique_ptr<test::RestClient> rest_;
     std::vector<std::unique_ptr<Party>> parties_;
 };
 

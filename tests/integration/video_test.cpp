@@ -3,12 +3,9 @@
 // cameras, stopping and starting, screen sharing, a local preview, and the documented errors.
 // The real server, real webrtcbin on loopback, the plugin's virtual cameras (SMPTE bars and a
 // bouncing ball, 640x480) and screen (1280x720).
+#include "agent_test.h"
 #include "frame_meter.h"
-#include "main_loop.h"
-#include "rest_client.h"
-#include "server_process.h"
 
-#include <calling/call_client.h>
 #include <calling/renderer.h>
 
 #include <gst/gst.h>
@@ -19,7 +16,6 @@
 using namespace calling;
 using namespace std::chrono_literals;
 using calling::test::FrameMeter;
-using calling::test::iterateUntil;
 using calling::test::near;
 
 namespace {
@@ -44,48 +40,12 @@ std::optional<Info> named(const std::vector<Info>& list, const std::string& name
     return std::nullopt;
 }
 
-class VideoTest : public ::testing::Test {
+class VideoTest : public test::AgentTest {
 protected:
-    void SetUp() override
-    {
-        context_ = g_main_context_new();
-        std::string why;
-        server_ = test::ServerProcess::start({}, &why);
-        ASSERT_TRUE(server_) << why;
-        rest_ = std::make_unique<test::RestClient>(server_->connection());
-    }
-    void TearDown() override
+    void releaseCalls() override
     {
         views_.clear();
         calls_.clear();
-        agents_.clear();
-        clients_.clear();
-        if (server_)
-            server_->stop();
-        g_main_context_unref(context_);
-    }
-
-    bool waitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s)
-    {
-        return iterateUntil(context_, condition, timeout);
-    }
-
-    CallClient& newClient()
-    {
-        clients_.push_back(std::make_unique<CallClient>(
-            CallClientOptions{.endpoint = server_->connection().endpoint, .callbackContext = context_}));
-        return *clients_.back();
-    }
-
-    std::shared_ptr<CallAgent> signIn(CallClient& client, const std::string& id)
-    {
-        std::optional<Result<std::shared_ptr<CallAgent>>> agent;
-        client.createCallAgent(CommunicationTokenCredential(rest_->issueToken(id)), {},
-                               [&](Result<std::shared_ptr<CallAgent>> result) { agent = std::move(result); });
-        if (!waitFor([&] { return agent.has_value(); }) || !agent->ok())
-            return nullptr;
-        agents_.push_back(agent->value());
-        return agent->value();
     }
 
     std::shared_ptr<LocalVideoStream> camera(CallClient& client, const std::string& name)
@@ -187,11 +147,6 @@ protected:
         return all;
     }
 
-    GMainContext* context_ = nullptr;
-    std::unique_ptr<test::ServerProcess> server_;
-    std::unique_ptr<test::RestClient> rest_;
-    std::vector<std::unique_ptr<CallClient>> clients_;
-    std::vector<std::shared_ptr<CallAgent>> agents_;
     std::vector<std::shared_ptr<Call>> calls_;
     std::vector<std::shared_ptr<RendererView>> views_;
     CallClient* aliceClient_ = nullptr;
@@ -469,7 +424,7 @@ TEST_F(VideoTest, ALocalPreviewShowsTheCameraWithoutACall)
     size_t frames = meter->frames();
     // Disposed: no frame comes any more (the capture stopped with its last user).
     GMainContext* idle = g_main_context_new();
-    iterateUntil(idle, [] { return false; }, 300ms);
+    test::iterateUntil(idle, [] { return false; }, 300ms);
     g_main_context_unref(idle);
     EXPECT_EQ(meter->frames(), frames);
 }
