@@ -8,18 +8,10 @@
 
 using namespace calling;
 using namespace std::chrono_literals;
+using calling::test::named;
 using calling::test::ToneMeter;
 
 namespace {
-
-template <typename Info>
-std::optional<Info> named(const std::vector<Info>& list, const std::string& name)
-{
-    for (const auto& info : list)
-        if (info.name == name)
-            return info;
-    return std::nullopt;
-}
 
 class DevicesTest : public test::AgentTest {
 protected:

@@ -15,6 +15,7 @@
 
 using namespace calling;
 using namespace std::chrono_literals;
+using calling::test::named;
 using calling::test::FrameMeter;
 using calling::test::near;
 
@@ -29,15 +30,6 @@ std::string hex(uint32_t rgb)
     char text[16];
     snprintf(text, sizeof text, "0x%06x", rgb);
     return text;
-}
-
-template <typename Info>
-std::optional<Info> named(const std::vector<Info>& list, const std::string& name)
-{
-    for (const auto& info : list)
-        if (info.name == name)
-            return info;
-    return std::nullopt;
 }
 
 class VideoTest : public test::AgentTest {
@@ -78,6 +70,16 @@ protected:
             return false;
         calls_.push_back(atBob_);
         return true;
+    }
+
+    // Alice calls Bob sending the SMPTE bars of "Virtual camera 1"; the stream, once both are Connected.
+    std::shared_ptr<LocalVideoStream> connectSendingBars()
+    {
+        auto& devices = newClient();  // lists the camera until connect() makes Alice's own client
+        auto bars = camera(devices, "Virtual camera 1");
+        StartCallOptions options;
+        options.videoOptions.localVideoStreams = {bars};
+        return bars && connect(options) ? bars : nullptr;
     }
 
     // The first remote participant of `call`, once it is there.
@@ -216,11 +218,7 @@ TEST_F(VideoTest, ACallPlacedAndAcceptedWithVideoSendsItBothWays)
 
 TEST_F(VideoTest, ScalingModesAndMirroringShapeTheView)
 {
-    auto& devices = newClient();
-    auto bars = camera(devices, "Virtual camera 1");
-    StartCallOptions options;
-    options.videoOptions.localVideoStreams = {bars};
-    ASSERT_TRUE(connect(options));
+    ASSERT_TRUE(connectSendingBars());
     auto stream = availableStream(other(atBob_), MediaStreamType::Video);
     ASSERT_TRUE(stream);
     Renderer renderer(stream);
@@ -265,13 +263,10 @@ TEST_F(VideoTest, ScalingModesAndMirroringShapeTheView)
 
 TEST_F(VideoTest, SwitchingTheCameraChangesThePictureWithoutAGap)
 {
-    auto& devices = newClient();
-    auto stream = camera(devices, "Virtual camera 1");
-    auto ball = named(devices.deviceManager()->getCameraList(), "Virtual camera 2");
-    ASSERT_TRUE(stream && ball);
-    StartCallOptions options;
-    options.videoOptions.localVideoStreams = {stream};
-    ASSERT_TRUE(connect(options));
+    auto stream = connectSendingBars();
+    ASSERT_TRUE(stream);
+    auto ball = named(aliceClient_->deviceManager()->getCameraList(), "Virtual camera 2");
+    ASSERT_TRUE(ball);
     auto remote = availableStream(other(atBob_), MediaStreamType::Video);
     ASSERT_TRUE(remote);
     Renderer renderer(remote);
@@ -314,11 +309,8 @@ TEST_F(VideoTest, SwitchingTheCameraChangesThePictureWithoutAGap)
 
 TEST_F(VideoTest, StoppingVideoMakesTheStreamUnavailableAndDisposesItsViewsStartingBringsItBack)
 {
-    auto& devices = newClient();
-    auto stream = camera(devices, "Virtual camera 1");
-    StartCallOptions options;
-    options.videoOptions.localVideoStreams = {stream};
-    ASSERT_TRUE(connect(options));
+    auto stream = connectSendingBars();
+    ASSERT_TRUE(stream);
     auto alice = other(atBob_);
     auto remote = availableStream(alice, MediaStreamType::Video);
     ASSERT_TRUE(remote);
@@ -363,11 +355,8 @@ TEST_F(VideoTest, StoppingVideoMakesTheStreamUnavailableAndDisposesItsViewsStart
 
 TEST_F(VideoTest, AScreenShareArrivesAsAScreenSharingStreamApartFromTheCameraAndGoesOnStop)
 {
-    auto& devices = newClient();
-    auto stream = camera(devices, "Virtual camera 1");
-    StartCallOptions options;
-    options.videoOptions.localVideoStreams = {stream};
-    ASSERT_TRUE(connect(options));
+    auto stream = connectSendingBars();
+    ASSERT_TRUE(stream);
     auto alice = other(atBob_);
     ASSERT_TRUE(availableStream(alice, MediaStreamType::Video));
 

@@ -21,6 +21,16 @@
 
 namespace calling::test {
 
+// The device of a DeviceManager list with this name.
+template <typename Info>
+std::optional<Info> named(const std::vector<Info>& list, const std::string& name)
+{
+    for (const auto& info : list)
+        if (info.name == name)
+            return info;
+    return std::nullopt;
+}
+
 class AgentTest : public ::testing::Test {
 protected:
     void SetUp() override
