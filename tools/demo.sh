@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # The main job: sets up and builds (tools/setup.sh), starts calling-server on a free loopback port,
 # creates two identities with voip tokens through the REST API and prints them and the connection
-# string, then places a real call between them with gst-call (Bob answers, Alice calls him for five
-# seconds; both print their states and a status line a second), and stops the server.
+# string, then places a real call between them with gst-call: Bob answers and records the call
+# (`gst-call record`), Alice calls him with the virtual camera and microphone for ten seconds and
+# hangs up. Prints a summary (setup time, duration, what was received, the recording's path and
+# tracks) and stops the server; the recording stays, playable (DEMO_RECORDING, by default
+# build/demo-call.mkv). Needs no display, camera, microphone or network.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh >&2
 
+recording=${DEMO_RECORDING:-$PWD/build/demo-call.mkv}
+seconds=${DEMO_SECONDS:-10}
 state=$(mktemp -d)
 coproc SERVER { exec build/tools/calling-server/calling-server --listen 127.0.0.1:0 --state-dir "$state"; }
 server_pid=$SERVER_PID
-answer_pid=
-trap '[ -n "$answer_pid" ] && kill -TERM "$answer_pid" 2>/dev/null; kill -TERM "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; rm -rf "$state"' EXIT
+record_pid=
+trap '[ -n "$record_pid" ] && kill -TERM "$record_pid" 2>/dev/null; kill -TERM "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; rm -rf "$state"' EXIT
 if ! read -r -t 10 connection <&"${SERVER[0]}"; then
   echo "demo: calling-server did not start" >&2
   exit 1
@@ -36,16 +41,49 @@ done
 # The call: gst-call, with the plugin of this build and its virtual devices (docs/gst-call.md).
 gst_call=build/tools/gst-call/gst-call
 export GST_PLUGIN_PATH=$PWD/build/plugins${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}
-echo "Bob answers; Alice calls him for five seconds."
+echo "Bob answers and records; Alice calls him with the virtual camera and microphone for $seconds seconds."
 bob_log=$state/bob.txt
-CALLING_TOKEN=${tokens[bob]} "$gst_call" answer --endpoint "$endpoint" --display-name Bob \
-  --microphone calling-virtual:virtual-microphone-880 > "$bob_log" 2>&1 &
-answer_pid=$!
+CALLING_TOKEN=${tokens[bob]} "$gst_call" record --endpoint "$endpoint" --display-name Bob -o "$recording" \
+  > "$bob_log" 2>&1 &
+record_pid=$!
 # Alice calls once Bob's agent is signed in: a call to an identity not connected anywhere ends at once.
 for _ in $(seq 100); do grep -q '^waiting:' "$bob_log" && break; sleep 0.1; done
-CALLING_TOKEN=${tokens[alice]} "$gst_call" call --endpoint "$endpoint" --display-name Alice --duration 5 \
-  "${ids[bob]}" 2>&1 | sed -u 's/^/  alice: /'
-wait "$answer_pid" || true
-answer_pid=
+
+# Alice's lines as they come, and when her call connected (the setup time).
+placed=$EPOCHREALTIME
+connected=
+alice_status=0
+while IFS= read -r line; do
+  echo "  alice: $line"
+  [ -z "$connected" ] && [ "$line" = "state: Connected" ] && connected=$EPOCHREALTIME
+done < <(CALLING_TOKEN=${tokens[alice]} "$gst_call" call --endpoint "$endpoint" --display-name Alice \
+           --camera calling-virtual:virtual-camera-1 --microphone calling-virtual:virtual-microphone-440 \
+           --duration "$seconds" "${ids[bob]}" 2>&1; echo "exit: $?")
+record_status=0
+wait "$record_pid" || record_status=$?
+record_pid=
 sed 's/^/  bob:   /' "$bob_log"
+
+# The summary, from what gst-call printed and what gst-discoverer-1.0 finds in the file.
+echo
+echo "Summary"
+if [ -n "$connected" ]; then
+  python3 -c 'import sys; print("  setup time: %.2f s (placing the call to Connected)" % (float(sys.argv[2]) - float(sys.argv[1])))' \
+    "$placed" "$connected"
+else
+  echo "  setup time: the call never connected"
+fi
+last_status=$(grep -E '^[0-9:]+ audio' "$bob_log" | tail -n1 | cut -d' ' -f1 || true)
+echo "  duration:   ${last_status:-none} connected (Bob's last status line); Bob's call $(sed -n 's/^ended: /ended /p' "$bob_log")"
+received=$(sed -n 's/^recorded: [^|]*| *//p' "$bob_log")
+echo "  received:   ${received:-nothing recorded} (Bob, written to the file)"
+if [ -s "$recording" ]; then
+  discovered=$(gst-discoverer-1.0 "$recording" 2>&1 || true)
+  echo "  recording:  $recording, $(stat -c %s "$recording") bytes, $(sed -n 's/^Duration: //p' <<< "$discovered"), seekable: $(sed -n 's/^Seekable: //p' <<< "$discovered")"
+  sed -n 's/^ *\(audio\|video\) #[0-9]*: \(.*\)/    \1: \2/p' <<< "$discovered"
+  echo "  play it:    gst-play-1.0 $recording"
+else
+  echo "  recording:  none ($recording is missing or empty)"
+fi
 echo "Stopping calling-server."
+exit $(( record_status != 0 ? record_status : 0 ))

@@ -56,6 +56,8 @@ struct CommandValues {
     gboolean decline = FALSE;
     gchar* microphone = nullptr;
     gchar* speaker = nullptr;
+    gchar* camera = nullptr;
+    gchar* output = nullptr;
     gchar** arguments = nullptr;
 
     CommandValues() = default;
@@ -65,6 +67,8 @@ struct CommandValues {
     {
         g_free(microphone);
         g_free(speaker);
+        g_free(camera);
+        g_free(output);
         g_strfreev(arguments);
     }
 };
@@ -96,8 +100,11 @@ void addGlobalEntries(GOptionContext* context, GlobalValues& values)
     g_option_context_add_main_entries(context, entries, nullptr);
 }
 
-void addCallEntries(GOptionContext* context, CommandValues& values, bool answering)
+enum class CommandKind { Call, Answer, Record };
+
+void addCallEntries(GOptionContext* context, CommandValues& values, CommandKind kind)
 {
+    bool answering = kind != CommandKind::Call;
     const GOptionEntry common[] = {
         {"duration", 'd', 0, G_OPTION_ARG_INT, &values.duration,
          "Hang up SECONDS after the call connected (default: when the other side does, or on Ctrl-C)", "SECONDS"},
@@ -110,12 +117,24 @@ void addCallEntries(GOptionContext* context, CommandValues& values, bool answeri
          "The microphone to use, by its id in `gst-call devices` (default: the system's, else a 440 Hz tone)", "ID"},
         {"speaker", 0, 0, G_OPTION_ARG_STRING, &values.speaker,
          "The speaker to use, by its id in `gst-call devices` (default: the system's, else none)", "ID"},
+        {"camera", 0, 0, G_OPTION_ARG_STRING, &values.camera,
+         "Send video from this camera, by its id in `gst-call devices` (e.g. calling-virtual:virtual-camera-1); "
+         "default: no video",
+         "ID"},
         {"stats-interval", 's', 0, G_OPTION_ARG_DOUBLE, &values.statsInterval,
          "Print a status line every SECONDS while connected; 0: none (default: 1)", "SECONDS"},
         {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
     };
     g_option_context_add_main_entries(context, common, nullptr);
-    if (answering) {
+    if (kind == CommandKind::Record) {
+        const GOptionEntry record[] = {
+            {"output", 'o', 0, G_OPTION_ARG_FILENAME, &values.output,
+             "The Matroska file to record into (created or truncated); required", "FILE"},
+            {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
+        };
+        g_option_context_add_main_entries(context, record, nullptr);
+    }
+    if (kind == CommandKind::Answer) {
         const GOptionEntry answer[] = {
             {"decline", 0, 0, G_OPTION_ARG_NONE, &values.decline,
              "Decline the incoming call instead of answering it (the caller sees 603/0)", nullptr},
@@ -196,21 +215,25 @@ struct Command {
     int (*run)(const GlobalValues& first, int argc, char** argv);
 };
 
-int runCallCommand(const GlobalValues& first, int argc, char** argv, bool answering);
+int runCallCommand(const GlobalValues& first, int argc, char** argv, CommandKind kind);
 
 int runCall(const GlobalValues& first, int argc, char** argv)
 {
-    return runCallCommand(first, argc, argv, false);
+    return runCallCommand(first, argc, argv, CommandKind::Call);
 }
 
 int runAnswer(const GlobalValues& first, int argc, char** argv)
 {
-    return runCallCommand(first, argc, argv, true);
+    return runCallCommand(first, argc, argv, CommandKind::Answer);
+}
+
+int runRecord(const GlobalValues& first, int argc, char** argv)
+{
+    return runCallCommand(first, argc, argv, CommandKind::Record);
 }
 
 int runDevices(const GlobalValues&, int argc, char** argv);
 
-// record and bridge come with the library's recording and video (issue 5's other half).
 const Command kCommands[] = {
     {"call", "TARGET", "Call a user by raw id (8:acs:...) and stay in the call until it ends",
      "Places a call to TARGET, prints the call's state changes and, once a second while connected, a status\n"
@@ -225,6 +248,14 @@ const Command kCommands[] = {
      "in progress are declined. The exit code says how the call ended, as for `call`; 8 when the call\n"
      "stopped ringing before it could be answered.",
      runAnswer},
+    {"record", "", "Wait for a call to this identity, answer it and record what it receives to a file",
+     "Answers the first incoming call as `gst-call answer` does and records the caller's audio (Opus) and video\n"
+     "(VP8), as they arrive, without transcoding, as the tracks of the Matroska file given with -o. The file\n"
+     "is finalised (seekable, with its duration) however the call ends: hung up by either side, the caller\n"
+     "gone, Ctrl-C (SIGINT) or SIGTERM, which hang up first. Prints `recording: FILE` when the call is\n"
+     "answered and `recorded: FILE | ...` (each track: codec, frames or packets, seconds) once the file is\n"
+     "complete. Exit codes as for `answer`; 1 when the recording failed.",
+     runRecord},
     {"devices", "", "List the microphones, speakers, cameras and screens calls can use",
      "Prints one device a line: its kind, its id (for --microphone and --speaker) and its name. The calling\n"
      "plugin's virtual test devices (ids calling-virtual:...) are always there.",
@@ -260,14 +291,15 @@ void setCommandName(const Command& command)
     g_set_prgname((std::string("gst-call ") + command.name).c_str());
 }
 
-int runCallCommand(const GlobalValues& first, int argc, char** argv, bool answering)
+int runCallCommand(const GlobalValues& first, int argc, char** argv, CommandKind kind)
 {
-    const Command& command = kCommands[answering ? 1 : 0];
+    bool answering = kind != CommandKind::Call;
+    const Command& command = kCommands[kind == CommandKind::Call ? 0 : kind == CommandKind::Answer ? 1 : 2];
     setCommandName(command);
     GlobalValues second;
     CommandValues values;
     GOptionContext* context = commandContext(command);
-    addCallEntries(context, values, answering);
+    addCallEntries(context, values, kind);
     addGlobalEntries(context, second);
     if (!answering)
         addArguments(context, values, command.arguments);
@@ -284,7 +316,9 @@ int runCallCommand(const GlobalValues& first, int argc, char** argv, bool answer
     for (int i = 1; i < argc; ++i)
         arguments.emplace_back(argv[i]);
     if (answering && !arguments.empty())
-        return usageError("answer takes no arguments, got '" + arguments[0] + "'", command.name);
+        return usageError(std::string(command.name) + " takes no arguments, got '" + arguments[0] + "'", command.name);
+    if (kind == CommandKind::Record && (!values.output || !*values.output))
+        return usageError("record needs the file to write: -o FILE", command.name);
     if (!answering && arguments.size() != 1)
         return usageError(arguments.empty() ? "call needs the raw id of the user to call"
                                             : "call takes one raw id, got " + std::to_string(arguments.size()),
@@ -300,7 +334,11 @@ int runCallCommand(const GlobalValues& first, int argc, char** argv, bool answer
     if (auto* problem = std::get_if<std::string>(&checked))
         return usageError(*problem, command.name);
     SessionOptions options = std::get<SessionOptions>(std::move(checked));
-    options.mode = answering ? SessionOptions::Mode::Answer : SessionOptions::Mode::Call;
+    options.mode = kind == CommandKind::Call     ? SessionOptions::Mode::Call
+                   : kind == CommandKind::Answer ? SessionOptions::Mode::Answer
+                                                 : SessionOptions::Mode::Record;
+    options.camera = values.camera ? values.camera : "";
+    options.output = values.output ? values.output : "";
     if (!answering)
         options.target = arguments[0];
     options.decline = values.decline;
@@ -315,7 +353,7 @@ int runCallCommand(const GlobalValues& first, int argc, char** argv, bool answer
 
 int runDevices(const GlobalValues&, int argc, char** argv)
 {
-    const Command& command = kCommands[2];
+    const Command& command = kCommands[3];
     setCommandName(command);
     GOptionContext* context = commandContext(command);
     g_autoptr(GError) error = nullptr;

@@ -628,6 +628,8 @@ void Call::Impl::onParticipant(const protocol::ParticipantInfo& info)
                       info.state == protocol::ParticipantState::Hold) && !peerJoined;
     if (joinedNow) {
         peerJoined = true;
+        // Its published streams are known now, before any media flows: the tracks of a recording.
+        startRecorders();
         if (direction == CallDirection::Outgoing && signaller)
             call_signaller_emit_session_requested(CALL_SIGNALLER(signaller.get()), info.rawId.c_str(),
                                                   info.displayName.c_str());
@@ -706,7 +708,11 @@ void Call::Impl::finish(const CallEndReason& reason, bool tellServer)
     for (auto& [rawId, participant] : participants)
         for (auto& [streamId, stream] : participant.impl->streams)
             stream.impl->views.disposeAll();
-    pipeline.reset();  // to NULL before anything else goes
+    // Recordings are finalised while the pipeline still plays (their completions fire before
+    // Disconnected); then the pipeline goes to NULL before anything else goes.
+    for (auto& recorder : std::exchange(recorders, {}))
+        recorder->end(reason);
+    pipeline.reset();
     signaller.reset();
 
     // Participants still in the call leave with the call.

@@ -16,6 +16,7 @@
 #include <calling/call.h>
 #include <calling/call_agent.h>
 #include <calling/call_client.h>
+#include <calling/call_recorder.h>
 #include <calling/device_manager.h>
 #include <calling/incoming_call.h>
 #include <calling/local_video_stream.h>
@@ -23,6 +24,7 @@
 #include <calling/renderer.h>
 
 #include "media/call_pipeline.h"
+#include "media/recording_branch.h"
 #include "media/speaking_detector.h"
 #include "media/video_capture.h"
 #include "media/view_branch.h"
@@ -277,6 +279,9 @@ struct Call::Impl : std::enable_shared_from_this<Call::Impl> {
     std::map<uint64_t, PendingOperation> pendingOperations;  // mute, hold, ... waiting for the server
     uint64_t nextOperation = 0;
     protocol::SourcePtr setupTimer;
+    // Recordings of this call (call_recorder.cpp): started once the far end joined, finalised
+    // before the pipeline goes.
+    std::vector<std::shared_ptr<CallRecorder::Impl>> recorders;
 
     // View.
     mutable std::mutex mutex;
@@ -317,10 +322,38 @@ struct Call::Impl : std::enable_shared_from_this<Call::Impl> {
     void onParticipant(const protocol::ParticipantInfo& info);
     void onLevel(const std::string& participantId, double rmsDb);
     void onMediaConnection(bool connected);
+    // The far end joined: recordings waiting for it start (call_recorder.cpp).
+    void startRecorders();
     // Ends the call locally with `reason`: stops media, then Disconnected (and nothing fires after).
     // `tellServer`: the call ends for a reason of this side (media failed, setup timed out), so the
     // server is told with a hangUp.
     void finish(const CallEndReason& reason, bool tellServer = false);
+};
+
+// A recording of a call (calling/call_recorder.h). Its core lives on the library thread and is held
+// by the call's core (`recorders`) until the recording ends.
+struct CallRecorder::Impl : std::enable_shared_from_this<CallRecorder::Impl> {
+    Impl(detail::Shared shared, std::weak_ptr<Call::Impl> call, std::string path,
+         std::function<void(Result<Recording>)> finished)
+        : shared(std::move(shared)), call(std::move(call)), path(std::move(path)), finished(std::move(finished))
+    {
+    }
+
+    detail::Shared shared;  // a child of the call's
+    const std::weak_ptr<Call::Impl> call;
+    const std::string path;
+    std::function<void(Result<Recording>)> finished;  // fired once, then dropped
+
+    // Core (library thread).
+    std::unique_ptr<detail::RecordingBranch> branch;
+    std::vector<RecordedTrack> tracks;  // as given to the branch
+    bool over = false;
+
+    // The far end joined (or had): builds the branch on the call's pipeline.
+    void begin(Call::Impl& callCore);
+    // Finalises the file (when begun) and fires `finished`; `reason`: the call ended with it.
+    void end(std::optional<CallEndReason> reason = std::nullopt);
+    void complete(Result<Recording> result);
 };
 
 struct IncomingCall::Impl {
