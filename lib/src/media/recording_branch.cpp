@@ -39,8 +39,12 @@ GstPadProbeReturn onTrackBuffer(GstPad*, GstPadProbeInfo* info, gpointer data)
     GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
     std::lock_guard lock(probe->progress->mutex);
     bool first = !probe->progress->hadData[probe->index];
-    if (first && probe->video && GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT))
+    if (first && probe->video && GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT)) {
+        GST_LOG("track %zu: a frame before the first keyframe, dropped", probe->index);
         return GST_PAD_PROBE_DROP;
+    }
+    if (first)
+        GST_INFO("track %zu: first buffer, %" GST_TIME_FORMAT, probe->index, GST_TIME_ARGS(GST_BUFFER_PTS(buffer)));
     probe->progress->hadData[probe->index] = true;
     RecordingBranch::TrackCount& count = probe->progress->counts[probe->index];
     count.buffers++;
@@ -150,10 +154,18 @@ Result<std::unique_ptr<RecordingBranch>> RecordingBranch::start(GstBin* bin, con
             return Error{500, 0, "cannot hook the recorder to the " + hooked.track.description};
         // The sender makes a keyframe (callbin turns this into a PLI), so video starts at once.
         if (hooked.track.video)
-            gst_pad_send_event(queueSink, gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+            gst_pad_push_event(queueSink, gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
         GST_INFO("recording the %s into %s", hooked.track.description.c_str(), path.c_str());
     }
     return self;
+}
+
+void RecordingBranch::requestKeyframe(size_t track)
+{
+    if (finished_ || track >= hooked_.size() || !hooked_[track].track.video)
+        return;
+    g_autoptr(GstPad) queueSink = gst_element_get_static_pad(hooked_[track].queue.get(), "sink");
+    gst_pad_push_event(queueSink, gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
 }
 
 Result<std::vector<size_t>> RecordingBranch::finish(std::chrono::milliseconds timeout)

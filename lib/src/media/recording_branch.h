@@ -45,6 +45,8 @@ public:
     // with 500/0 when the file cannot be opened or the elements cannot be made.
     static Result<std::unique_ptr<RecordingBranch>> start(GstBin* bin, const std::string& path,
                                                           const std::vector<Track>& tracks);
+    // Asks the sender of a video track for a keyframe (a stream that starts again after a gap).
+    void requestKeyframe(size_t track);
     // Ends the recording and waits up to `timeout` for the file to be complete. Returns the
     // indices (in start()'s `tracks`) of the tracks written, those that had data, or an error when
     // nothing was recorded or the file was not finished in time. Call once.

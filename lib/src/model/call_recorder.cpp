@@ -37,6 +37,42 @@ void Call::Impl::startRecorders()
             recorder->begin(*this);
 }
 
+void Call::Impl::updateRecorders()
+{
+    for (auto& recorder : recorders)
+        if (recorder->branch)
+            recorder->onStreams(*this);
+}
+
+namespace {
+
+// Whether the participant's published stream is available now.
+bool streamAvailable(Call::Impl& callCore, const RecordedTrack& track)
+{
+    auto participant = callCore.participants.find(track.participantId);
+    if (participant == callCore.participants.end())
+        return false;
+    auto stream = participant->second.impl->streams.find(track.streamId);
+    return stream != participant->second.impl->streams.end() && stream->second.available;
+}
+
+}  // namespace
+
+void CallRecorder::Impl::onStreams(Call::Impl& callCore)
+{
+    for (size_t i = 0; i < tracks.size(); ++i) {
+        if (tracks[i].kind != MediaStreamKind::Video)
+            continue;
+        bool now = streamAvailable(callCore, tracks[i]);
+        if (now && !available[i]) {
+            GST_INFO("video stream %d of %s is back: asking for a keyframe", tracks[i].streamId,
+                     tracks[i].participantId.c_str());
+            branch->requestKeyframe(i);
+        }
+        available[i] = now;
+    }
+}
+
 void CallRecorder::Impl::begin(Call::Impl& callCore)
 {
     if (!callCore.pipeline)
@@ -69,6 +105,9 @@ void CallRecorder::Impl::begin(Call::Impl& callCore)
         return;
     }
     branch = std::move(started).value();
+    available.clear();
+    for (const auto& track : tracks)
+        available.push_back(track.kind == MediaStreamKind::Video && streamAvailable(callCore, track));
     GST_INFO("recording call %s into %s, %zu tracks", callCore.id.c_str(), path.c_str(), tracks.size());
 }
 

@@ -322,8 +322,10 @@ struct Call::Impl : std::enable_shared_from_this<Call::Impl> {
     void onParticipant(const protocol::ParticipantInfo& info);
     void onLevel(const std::string& participantId, double rmsDb);
     void onMediaConnection(bool connected);
-    // The far end joined: recordings waiting for it start (call_recorder.cpp).
+    // The far end joined: recordings waiting for it start; streams changed: recordings hear of
+    // it (call_recorder.cpp).
     void startRecorders();
+    void updateRecorders();
     // Ends the call locally with `reason`: stops media, then Disconnected (and nothing fires after).
     // `tellServer`: the call ends for a reason of this side (media failed, setup timed out), so the
     // server is told with a hangUp.
@@ -347,10 +349,14 @@ struct CallRecorder::Impl : std::enable_shared_from_this<CallRecorder::Impl> {
     // Core (library thread).
     std::unique_ptr<detail::RecordingBranch> branch;
     std::vector<RecordedTrack> tracks;  // as given to the branch
+    std::vector<bool> available;        // per track: whether its stream was available when last seen
     bool over = false;
 
     // The far end joined (or had): builds the branch on the call's pipeline.
     void begin(Call::Impl& callCore);
+    // A participant's published streams changed: a recorded video stream available again gets a
+    // keyframe request, so its track goes on decodable right after the gap.
+    void onStreams(Call::Impl& callCore);
     // Finalises the file (when begun) and fires `finished`; `reason`: the call ended with it.
     void end(std::optional<CallEndReason> reason = std::nullopt);
     void complete(Result<Recording> result);
