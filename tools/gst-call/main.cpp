@@ -6,6 +6,7 @@
 //
 // Global options may come before or after the command. Output: one line per event on stdout
 // (docs/gst-call.md); errors on stderr; the exit code says how the call ended (exit_codes.h).
+#include "bridge.h"
 #include "exit_codes.h"
 #include "session.h"
 
@@ -233,6 +234,7 @@ int runRecord(const GlobalValues& first, int argc, char** argv)
 }
 
 int runDevices(const GlobalValues&, int argc, char** argv);
+int runBridgeCommand(const GlobalValues& first, int argc, char** argv);
 
 const Command kCommands[] = {
     {"call", "TARGET", "Call a user by raw id (8:acs:...) and stay in the call until it ends",
@@ -256,6 +258,14 @@ const Command kCommands[] = {
      "answered and `recorded: FILE | ...` (each track: codec, frames or packets, seconds) once the file is\n"
      "complete. Exit codes as for `answer`; 1 when the recording failed.",
      runRecord},
+    {"bridge", "", "Answer one call to each of two identities and let each caller hear and see the other",
+     "Signs in twice, as two identities (new ones minted with the connection string, --identity-a and\n"
+     "--identity-b, or --token-a and --token-b), prints `identity a: RAW_ID` and `identity b: RAW_ID`, and\n"
+     "answers the first call to each. Each caller gets the other's audio and video (decoded and encoded again,\n"
+     "through GStreamer's inter elements); silence and black until the other's media comes. When one call\n"
+     "ends, the other is hung up; Ctrl-C (SIGINT) or SIGTERM hangs up both. Exit code as for `answer`, from\n"
+     "the call that ended first.",
+     runBridgeCommand},
     {"devices", "", "List the microphones, speakers, cameras and screens calls can use",
      "Prints one device a line: its kind, its id (for --microphone and --speaker) and its name. The calling\n"
      "plugin's virtual test devices (ids calling-virtual:...) are always there.",
@@ -353,7 +363,7 @@ int runCallCommand(const GlobalValues& first, int argc, char** argv, CommandKind
 
 int runDevices(const GlobalValues&, int argc, char** argv)
 {
-    const Command& command = kCommands[3];
+    const Command& command = kCommands[4];
     setCommandName(command);
     GOptionContext* context = commandContext(command);
     g_autoptr(GError) error = nullptr;
@@ -364,6 +374,77 @@ int runDevices(const GlobalValues&, int argc, char** argv)
     if (argc > 1)
         return usageError(std::string("devices takes no arguments, got '") + argv[1] + "'", command.name);
     return listDevices();
+}
+
+int runBridgeCommand(const GlobalValues& first, int argc, char** argv)
+{
+    const Command& command = kCommands[3];
+    setCommandName(command);
+    GlobalValues second;
+    gchar* tokenA = nullptr;
+    gchar* tokenB = nullptr;
+    gchar* identityA = nullptr;
+    gchar* identityB = nullptr;
+    GOptionContext* context = commandContext(command);
+    const GOptionEntry entries[] = {
+        {"token-a", 0, 0, G_OPTION_ARG_STRING, &tokenA, "A voip token for the first identity (with --token-b; needs --endpoint)",
+         "TOKEN"},
+        {"token-b", 0, 0, G_OPTION_ARG_STRING, &tokenB, "A voip token for the second identity", "TOKEN"},
+        {"identity-a", 0, 0, G_OPTION_ARG_STRING, &identityA,
+         "With --connection-string: the first identity (raw id) to mint a token for, instead of a new one", "RAW_ID"},
+        {"identity-b", 0, 0, G_OPTION_ARG_STRING, &identityB, "The same for the second identity", "RAW_ID"},
+        {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
+    };
+    g_option_context_add_main_entries(context, entries, nullptr);
+    addGlobalEntries(context, second);
+    g_autoptr(GError) error = nullptr;
+    bool parsed = g_option_context_parse(context, &argc, &argv, &error);
+    g_option_context_free(context);
+    auto take = [](gchar* value) {
+        std::string text = value ? value : "";
+        g_free(value);
+        return text;
+    };
+    BridgeOptions bridge;
+    bridge.tokenA = take(tokenA);
+    bridge.tokenB = take(tokenB);
+    bridge.identityA = take(identityA);
+    bridge.identityB = take(identityB);
+    if (!parsed)
+        return usageError(error->message, command.name);
+    if (argc > 1)
+        return usageError(std::string("bridge takes no arguments, got '") + argv[1] + "'", command.name);
+    if (bridge.tokenA.empty() != bridge.tokenB.empty())
+        return usageError("--token-a and --token-b go together", command.name);
+    for (const std::string* id : {&bridge.identityA, &bridge.identityB})
+        if (!id->empty() &&
+            !std::holds_alternative<calling::CommunicationUserIdentifier>(calling::identifierFromRawId(*id)))
+            return usageError("'" + *id + "' is not a user's raw id (8:acs:...)", command.name);
+    // The global options' checks, with a token standing in when the tokens are given.
+    GlobalValues checked;
+    if (!bridge.tokenA.empty())
+        checked.token = g_strdup(bridge.tokenA.c_str());
+    for (GlobalValues* values : {const_cast<GlobalValues*>(&first), &second}) {
+        for (auto [from, to] : {std::pair{&values->connectionString, &checked.connectionString},
+                                std::pair{&values->endpoint, &checked.endpoint},
+                                std::pair{&values->displayName, &checked.displayName},
+                                std::pair{&values->caFile, &checked.caFile}})
+            if (*from) {
+                g_free(*to);
+                *to = g_strdup(*from);
+            }
+    }
+    auto session = sessionOptions(GlobalValues{}, checked);
+    if (auto* problem = std::get_if<std::string>(&session))
+        return usageError(*problem, command.name);
+    const SessionOptions& options = std::get<SessionOptions>(session);
+    if (bridge.tokenA.empty() && !options.connection)
+        return usageError("bridge needs --connection-string, or --token-a and --token-b", command.name);
+    bridge.endpoint = options.endpoint;
+    bridge.connection = options.connection;
+    bridge.caFile = options.caFile;
+    bridge.displayName = options.displayName == "gst-call" ? "gst-call bridge" : options.displayName;
+    return runBridge(bridge);
 }
 
 int run(int argc, char** argv)

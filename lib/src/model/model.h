@@ -134,7 +134,7 @@ struct ViewList {
 
 // A LocalVideoStream's insides: its device, and the capture while something uses it.
 struct LocalVideoStream::Impl {
-    explicit Impl(VideoDeviceInfo source);
+    explicit Impl(VideoDeviceInfo source, std::function<GstElement*()> element = {});
 
     // Starts the capture on first use: a call's consumer (frames pushed on the capture's thread).
     Result<int> addConsumer(detail::VideoCapture::Consumer consumer);
@@ -149,6 +149,7 @@ struct LocalVideoStream::Impl {
     mutable std::mutex mutex;
     VideoDeviceInfo source;
     std::weak_ptr<DeviceManager::Impl> devices;  // the manager that listed the device
+    const std::function<GstElement*()> element;  // the application's source instead of a device
     std::unique_ptr<detail::VideoCapture> capture;
     int users = 0;  // consumers and views
     detail::ViewList views;
