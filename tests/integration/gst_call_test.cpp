@@ -157,6 +157,7 @@ TEST_F(GstCallTest, EveryCommandHasHelp)
                               "exit code"}},
         {{"answer", "--help"}, {"gst-call answer", "--decline", "--duration", "--token", "identity: RAW_ID"}},
         {{"record", "--help"}, {"gst-call record", "--output", "--camera", "Matroska", "SIGTERM"}},
+        {{"bridge", "--help"}, {"gst-call bridge", "--token-a", "--identity-b", "identity a: RAW_ID"}},
         {{"devices", "--help"}, {"gst-call devices", "calling-virtual:"}},
         {{"help", "call"}, {"gst-call call", "TARGET"}},
     };
@@ -195,6 +196,9 @@ TEST_F(GstCallTest, BadInputIsAClearUsageError)
         {{"call", "--connection-string", connection_, "--camera", "nope", "8:acs:x"}, "no such device for --camera: nope"},
         {{"record", "--connection-string", connection_}, "record needs the file to write: -o FILE"},
         {{"record", "--connection-string", connection_, "-o", "x.mkv", "extra"}, "record takes no arguments"},
+        {{"bridge", "--token-a", "abc", "--endpoint", "http://127.0.0.1:1/"}, "--token-a and --token-b go together"},
+        {{"bridge", "--connection-string", connection_, "--identity-a", "bob"}, "'bob' is not a user's raw id"},
+        {{"bridge"}, "Give --connection-string or --token"},
         {{"devices", "extra"}, "devices takes no arguments"},
     };
     for (const Case& test : cases) {
