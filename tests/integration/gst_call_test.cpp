@@ -152,10 +152,12 @@ TEST_F(GstCallTest, EveryCommandHasHelp)
         std::vector<std::string> mentions;
     };
     const Case cases[] = {
-        {{"--help"}, {"Usage:", "COMMAND", "call ", "answer ", "devices ", "--connection-string", "--token"}},
+        {{"--help"}, {"Usage:", "COMMAND", "call ", "answer ", "record ", "devices ", "--connection-string", "--token"}},
         {{"call", "--help"}, {"gst-call call", "TARGET", "--duration", "--timeout", "--microphone", "--connection-string",
                               "exit code"}},
         {{"answer", "--help"}, {"gst-call answer", "--decline", "--duration", "--token", "identity: RAW_ID"}},
+        {{"record", "--help"}, {"gst-call record", "--output", "--camera", "Matroska", "SIGTERM"}},
+        {{"bridge", "--help"}, {"gst-call bridge", "--token-a", "--identity-b", "identity a: RAW_ID"}},
         {{"devices", "--help"}, {"gst-call devices", "calling-virtual:"}},
         {{"help", "call"}, {"gst-call call", "TARGET"}},
     };
@@ -191,6 +193,12 @@ TEST_F(GstCallTest, BadInputIsAClearUsageError)
         {{"call", "--connection-string", connection_, "--duration", "-1", "8:acs:x"}, "cannot be negative"},
         {{"answer", "--connection-string", connection_, "extra"}, "answer takes no arguments"},
         {{"answer", "--connection-string", connection_, "--microphone", "nope"}, "no such device for --microphone: nope"},
+        {{"call", "--connection-string", connection_, "--camera", "nope", "8:acs:x"}, "no such device for --camera: nope"},
+        {{"record", "--connection-string", connection_}, "record needs the file to write: -o FILE"},
+        {{"record", "--connection-string", connection_, "-o", "x.mkv", "extra"}, "record takes no arguments"},
+        {{"bridge", "--token-a", "abc", "--endpoint", "http://127.0.0.1:1/"}, "--token-a and --token-b go together"},
+        {{"bridge", "--connection-string", connection_, "--identity-a", "bob"}, "'bob' is not a user's raw id"},
+        {{"bridge"}, "Give --connection-string or --token"},
         {{"devices", "extra"}, "devices takes no arguments"},
     };
     for (const Case& test : cases) {

@@ -6,6 +6,7 @@
 //
 // Global options may come before or after the command. Output: one line per event on stdout
 // (docs/gst-call.md); errors on stderr; the exit code says how the call ended (exit_codes.h).
+#include "bridge.h"
 #include "exit_codes.h"
 #include "session.h"
 
@@ -56,6 +57,8 @@ struct CommandValues {
     gboolean decline = FALSE;
     gchar* microphone = nullptr;
     gchar* speaker = nullptr;
+    gchar* camera = nullptr;
+    gchar* output = nullptr;
     gchar** arguments = nullptr;
 
     CommandValues() = default;
@@ -65,6 +68,8 @@ struct CommandValues {
     {
         g_free(microphone);
         g_free(speaker);
+        g_free(camera);
+        g_free(output);
         g_strfreev(arguments);
     }
 };
@@ -96,8 +101,11 @@ void addGlobalEntries(GOptionContext* context, GlobalValues& values)
     g_option_context_add_main_entries(context, entries, nullptr);
 }
 
-void addCallEntries(GOptionContext* context, CommandValues& values, bool answering)
+enum class CommandKind { Call, Answer, Record };
+
+void addCallEntries(GOptionContext* context, CommandValues& values, CommandKind kind)
 {
+    bool answering = kind != CommandKind::Call;
     const GOptionEntry common[] = {
         {"duration", 'd', 0, G_OPTION_ARG_INT, &values.duration,
          "Hang up SECONDS after the call connected (default: when the other side does, or on Ctrl-C)", "SECONDS"},
@@ -110,12 +118,24 @@ void addCallEntries(GOptionContext* context, CommandValues& values, bool answeri
          "The microphone to use, by its id in `gst-call devices` (default: the system's, else a 440 Hz tone)", "ID"},
         {"speaker", 0, 0, G_OPTION_ARG_STRING, &values.speaker,
          "The speaker to use, by its id in `gst-call devices` (default: the system's, else none)", "ID"},
+        {"camera", 0, 0, G_OPTION_ARG_STRING, &values.camera,
+         "Send video from this camera, by its id in `gst-call devices` (e.g. calling-virtual:virtual-camera-1); "
+         "default: no video",
+         "ID"},
         {"stats-interval", 's', 0, G_OPTION_ARG_DOUBLE, &values.statsInterval,
          "Print a status line every SECONDS while connected; 0: none (default: 1)", "SECONDS"},
         {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
     };
     g_option_context_add_main_entries(context, common, nullptr);
-    if (answering) {
+    if (kind == CommandKind::Record) {
+        const GOptionEntry record[] = {
+            {"output", 'o', 0, G_OPTION_ARG_FILENAME, &values.output,
+             "The Matroska file to record into (created or truncated); required", "FILE"},
+            {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
+        };
+        g_option_context_add_main_entries(context, record, nullptr);
+    }
+    if (kind == CommandKind::Answer) {
         const GOptionEntry answer[] = {
             {"decline", 0, 0, G_OPTION_ARG_NONE, &values.decline,
              "Decline the incoming call instead of answering it (the caller sees 603/0)", nullptr},
@@ -196,21 +216,26 @@ struct Command {
     int (*run)(const GlobalValues& first, int argc, char** argv);
 };
 
-int runCallCommand(const GlobalValues& first, int argc, char** argv, bool answering);
+int runCallCommand(const GlobalValues& first, int argc, char** argv, CommandKind kind);
 
 int runCall(const GlobalValues& first, int argc, char** argv)
 {
-    return runCallCommand(first, argc, argv, false);
+    return runCallCommand(first, argc, argv, CommandKind::Call);
 }
 
 int runAnswer(const GlobalValues& first, int argc, char** argv)
 {
-    return runCallCommand(first, argc, argv, true);
+    return runCallCommand(first, argc, argv, CommandKind::Answer);
+}
+
+int runRecord(const GlobalValues& first, int argc, char** argv)
+{
+    return runCallCommand(first, argc, argv, CommandKind::Record);
 }
 
 int runDevices(const GlobalValues&, int argc, char** argv);
+int runBridgeCommand(const GlobalValues& first, int argc, char** argv);
 
-// record and bridge come with the library's recording and video (issue 5's other half).
 const Command kCommands[] = {
     {"call", "TARGET", "Call a user by raw id (8:acs:...) and stay in the call until it ends",
      "Places a call to TARGET, prints the call's state changes and, once a second while connected, a status\n"
@@ -225,6 +250,22 @@ const Command kCommands[] = {
      "in progress are declined. The exit code says how the call ended, as for `call`; 8 when the call\n"
      "stopped ringing before it could be answered.",
      runAnswer},
+    {"record", "", "Wait for a call to this identity, answer it and record what it receives to a file",
+     "Answers the first incoming call as `gst-call answer` does and records the caller's audio (Opus) and video\n"
+     "(VP8), as they arrive, without transcoding, as the tracks of the Matroska file given with -o. The file\n"
+     "is finalised (seekable, with its duration) however the call ends: hung up by either side, the caller\n"
+     "gone, Ctrl-C (SIGINT) or SIGTERM, which hang up first. Prints `recording: FILE` when the call is\n"
+     "answered and `recorded: FILE | ...` (each track: codec, frames or packets, seconds) once the file is\n"
+     "complete. Exit codes as for `answer`; 1 when the recording failed.",
+     runRecord},
+    {"bridge", "", "Answer one call to each of two identities and let each caller hear and see the other",
+     "Signs in twice, as two identities (new ones minted with the connection string, --identity-a and\n"
+     "--identity-b, or --token-a and --token-b), prints `identity a: RAW_ID` and `identity b: RAW_ID`, and\n"
+     "answers the first call to each. Each caller gets the other's audio and video (decoded and encoded again,\n"
+     "through GStreamer's inter elements); silence and black until the other's media comes. When one call\n"
+     "ends, the other is hung up; Ctrl-C (SIGINT) or SIGTERM hangs up both. Exit code as for `answer`, from\n"
+     "the call that ended first.",
+     runBridgeCommand},
     {"devices", "", "List the microphones, speakers, cameras and screens calls can use",
      "Prints one device a line: its kind, its id (for --microphone and --speaker) and its name. The calling\n"
      "plugin's virtual test devices (ids calling-virtual:...) are always there.",
@@ -260,14 +301,15 @@ void setCommandName(const Command& command)
     g_set_prgname((std::string("gst-call ") + command.name).c_str());
 }
 
-int runCallCommand(const GlobalValues& first, int argc, char** argv, bool answering)
+int runCallCommand(const GlobalValues& first, int argc, char** argv, CommandKind kind)
 {
-    const Command& command = kCommands[answering ? 1 : 0];
+    bool answering = kind != CommandKind::Call;
+    const Command& command = kCommands[kind == CommandKind::Call ? 0 : kind == CommandKind::Answer ? 1 : 2];
     setCommandName(command);
     GlobalValues second;
     CommandValues values;
     GOptionContext* context = commandContext(command);
-    addCallEntries(context, values, answering);
+    addCallEntries(context, values, kind);
     addGlobalEntries(context, second);
     if (!answering)
         addArguments(context, values, command.arguments);
@@ -284,7 +326,9 @@ int runCallCommand(const GlobalValues& first, int argc, char** argv, bool answer
     for (int i = 1; i < argc; ++i)
         arguments.emplace_back(argv[i]);
     if (answering && !arguments.empty())
-        return usageError("answer takes no arguments, got '" + arguments[0] + "'", command.name);
+        return usageError(std::string(command.name) + " takes no arguments, got '" + arguments[0] + "'", command.name);
+    if (kind == CommandKind::Record && (!values.output || !*values.output))
+        return usageError("record needs the file to write: -o FILE", command.name);
     if (!answering && arguments.size() != 1)
         return usageError(arguments.empty() ? "call needs the raw id of the user to call"
                                             : "call takes one raw id, got " + std::to_string(arguments.size()),
@@ -300,7 +344,11 @@ int runCallCommand(const GlobalValues& first, int argc, char** argv, bool answer
     if (auto* problem = std::get_if<std::string>(&checked))
         return usageError(*problem, command.name);
     SessionOptions options = std::get<SessionOptions>(std::move(checked));
-    options.mode = answering ? SessionOptions::Mode::Answer : SessionOptions::Mode::Call;
+    options.mode = kind == CommandKind::Call     ? SessionOptions::Mode::Call
+                   : kind == CommandKind::Answer ? SessionOptions::Mode::Answer
+                                                 : SessionOptions::Mode::Record;
+    options.camera = values.camera ? values.camera : "";
+    options.output = values.output ? values.output : "";
     if (!answering)
         options.target = arguments[0];
     options.decline = values.decline;
@@ -315,7 +363,7 @@ int runCallCommand(const GlobalValues& first, int argc, char** argv, bool answer
 
 int runDevices(const GlobalValues&, int argc, char** argv)
 {
-    const Command& command = kCommands[2];
+    const Command& command = kCommands[4];
     setCommandName(command);
     GOptionContext* context = commandContext(command);
     g_autoptr(GError) error = nullptr;
@@ -326,6 +374,77 @@ int runDevices(const GlobalValues&, int argc, char** argv)
     if (argc > 1)
         return usageError(std::string("devices takes no arguments, got '") + argv[1] + "'", command.name);
     return listDevices();
+}
+
+int runBridgeCommand(const GlobalValues& first, int argc, char** argv)
+{
+    const Command& command = kCommands[3];
+    setCommandName(command);
+    GlobalValues second;
+    gchar* tokenA = nullptr;
+    gchar* tokenB = nullptr;
+    gchar* identityA = nullptr;
+    gchar* identityB = nullptr;
+    GOptionContext* context = commandContext(command);
+    const GOptionEntry entries[] = {
+        {"token-a", 0, 0, G_OPTION_ARG_STRING, &tokenA, "A voip token for the first identity (with --token-b; needs --endpoint)",
+         "TOKEN"},
+        {"token-b", 0, 0, G_OPTION_ARG_STRING, &tokenB, "A voip token for the second identity", "TOKEN"},
+        {"identity-a", 0, 0, G_OPTION_ARG_STRING, &identityA,
+         "With --connection-string: the first identity (raw id) to mint a token for, instead of a new one", "RAW_ID"},
+        {"identity-b", 0, 0, G_OPTION_ARG_STRING, &identityB, "The same for the second identity", "RAW_ID"},
+        {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
+    };
+    g_option_context_add_main_entries(context, entries, nullptr);
+    addGlobalEntries(context, second);
+    g_autoptr(GError) error = nullptr;
+    bool parsed = g_option_context_parse(context, &argc, &argv, &error);
+    g_option_context_free(context);
+    auto take = [](gchar* value) {
+        std::string text = value ? value : "";
+        g_free(value);
+        return text;
+    };
+    BridgeOptions bridge;
+    bridge.tokenA = take(tokenA);
+    bridge.tokenB = take(tokenB);
+    bridge.identityA = take(identityA);
+    bridge.identityB = take(identityB);
+    if (!parsed)
+        return usageError(error->message, command.name);
+    if (argc > 1)
+        return usageError(std::string("bridge takes no arguments, got '") + argv[1] + "'", command.name);
+    if (bridge.tokenA.empty() != bridge.tokenB.empty())
+        return usageError("--token-a and --token-b go together", command.name);
+    for (const std::string* id : {&bridge.identityA, &bridge.identityB})
+        if (!id->empty() &&
+            !std::holds_alternative<calling::CommunicationUserIdentifier>(calling::identifierFromRawId(*id)))
+            return usageError("'" + *id + "' is not a user's raw id (8:acs:...)", command.name);
+    // The global options' checks, with a token standing in when the tokens are given.
+    GlobalValues checked;
+    if (!bridge.tokenA.empty())
+        checked.token = g_strdup(bridge.tokenA.c_str());
+    for (GlobalValues* values : {const_cast<GlobalValues*>(&first), &second}) {
+        for (auto [from, to] : {std::pair{&values->connectionString, &checked.connectionString},
+                                std::pair{&values->endpoint, &checked.endpoint},
+                                std::pair{&values->displayName, &checked.displayName},
+                                std::pair{&values->caFile, &checked.caFile}})
+            if (*from) {
+                g_free(*to);
+                *to = g_strdup(*from);
+            }
+    }
+    auto session = sessionOptions(GlobalValues{}, checked);
+    if (auto* problem = std::get_if<std::string>(&session))
+        return usageError(*problem, command.name);
+    const SessionOptions& options = std::get<SessionOptions>(session);
+    if (bridge.tokenA.empty() && !options.connection)
+        return usageError("bridge needs --connection-string, or --token-a and --token-b", command.name);
+    bridge.endpoint = options.endpoint;
+    bridge.connection = options.connection;
+    bridge.caFile = options.caFile;
+    bridge.displayName = options.displayName == "gst-call" ? "gst-call bridge" : options.displayName;
+    return runBridge(bridge);
 }
 
 int run(int argc, char** argv)

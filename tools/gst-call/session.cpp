@@ -7,6 +7,8 @@
 #include "protocol/glib_ptr.h"
 
 #include <calling/call_client.h>
+#include <calling/call_recorder.h>
+#include <calling/local_video_stream.h>
 #include <calling/media_stats.h>
 
 #include <glib-unix.h>
@@ -91,9 +93,11 @@ public:
         // What the library calls back is dropped first, then the client goes: it hangs up what
         // is left, closes the connection and joins its thread.
         timers_.clear();
+        recorder_.reset();
         collector_.reset();
         subscriptions_.clear();
         call_.reset();
+        camera_.reset();
         incoming_.reset();
         agent_.reset();
         client_.reset();
@@ -143,7 +147,25 @@ private:
             else
                 devices->setSpeaker(*device);
         }
+        if (!options_.camera.empty()) {
+            for (const auto& camera : devices->getCameraList())
+                if (camera.id == options_.camera)
+                    camera_ = std::make_shared<LocalVideoStream>(camera);
+            if (!camera_) {
+                complain("no such device for --camera: " + options_.camera + "\nTry 'gst-call devices' for the list.");
+                exitCode_ = kExitUsage;
+                return false;
+            }
+        }
         return true;
+    }
+
+    VideoOptions videoOptions() const
+    {
+        VideoOptions video;
+        if (camera_)
+            video.localVideoStreams.push_back(camera_);
+        return video;
     }
 
     void start()
@@ -218,7 +240,8 @@ private:
 
     void place()
     {
-        auto call = agent_->call({identifierFromRawId(options_.target)}, {.audioOptions = {.muted = options_.muted}});
+        auto call = agent_->call({identifierFromRawId(options_.target)},
+                                 {.audioOptions = {.muted = options_.muted}, .videoOptions = videoOptions()});
         startTimeout("not connected");
         follow(call);
     }
@@ -250,7 +273,8 @@ private:
                 });
                 return;
             }
-            incoming->accept({.audioOptions = {.muted = options_.muted}}, [this](Result<std::shared_ptr<Call>> accepted) {
+            incoming->accept({.audioOptions = {.muted = options_.muted}, .videoOptions = videoOptions()},
+                             [this](Result<std::shared_ptr<Call>> accepted) {
                 if (finished_)
                     return;
                 if (!accepted) {
@@ -262,8 +286,37 @@ private:
                     return;
                 }
                 follow(accepted.value());
+                if (options_.mode == SessionOptions::Mode::Record)
+                    record(accepted.value());
             });
         }));
+    }
+
+    // The library records; it finalises the file when the call ends, however it ends, before the
+    // call's Disconnected (which ends the run), so the file is complete when gst-call exits.
+    void record(const std::shared_ptr<Call>& call)
+    {
+        say("recording: " + options_.output);
+        recorder_ = recordCall(call, {.path = options_.output}, [this](Result<Recording> done) {
+            if (!done) {
+                complain("the recording failed: " + describe(done.error()));
+                recordingFailed_ = true;
+                // Nothing to stay for: a recorder that cannot record hangs up.
+                if (call_ && call_->state() != CallState::Disconnected)
+                    hangUp();
+                return;
+            }
+            std::string tracks;
+            for (const auto& track : done->tracks) {
+                auto seconds = std::chrono::duration<double>(track.duration).count();
+                char figures[96];
+                std::snprintf(figures, sizeof figures, " %s %llu %s %.1f s", track.codecName.c_str(),
+                              static_cast<unsigned long long>(track.frames),
+                              track.kind == MediaStreamKind::Video ? "frames" : "packets", seconds);
+                tracks += (tracks.empty() ? "" : ",") + std::string(" ") + toString(track.kind) + figures;
+            }
+            say("recorded: " + done->path + (tracks.empty() ? "" : " |" + tracks));
+        });
     }
 
     void startTimeout(const char* what)
@@ -328,7 +381,9 @@ private:
         if (state == CallState::Disconnected) {
             CallEndReason reason = call_->callEndReason();
             printEnd(reason);
-            finish(timedOut_ && reason.code == 0 ? kExitNoAnswer : exitCodeFor(reason));
+            int code = timedOut_ && reason.code == 0 ? kExitNoAnswer : exitCodeFor(reason);
+            // A call that ended well with a recording that failed did not do its job.
+            finish(code == kExitOk && recordingFailed_ ? kExitFailed : code);
         }
     }
 
@@ -392,6 +447,9 @@ private:
     std::shared_ptr<IncomingCall> incoming_;
     std::shared_ptr<Call> call_;
     std::shared_ptr<MediaStatsCollector> collector_;
+    std::shared_ptr<LocalVideoStream> camera_;
+    std::shared_ptr<CallRecorder> recorder_;
+    bool recordingFailed_ = false;
     std::vector<Subscription> subscriptions_;
     std::vector<protocol::SourcePtr> timers_;
     std::optional<std::chrono::steady_clock::time_point> connectedAt_;

@@ -1,5 +1,6 @@
-// One run of `gst-call call` or `gst-call answer`: signs in (minting a token through the identity
-// API when given a connection string), places or answers one call, prints what happens to it, and
+// One run of `gst-call call`, `answer` or `record`: signs in (minting a token through the identity
+// API when given a connection string), places or answers one call (`record`: answers it and
+// records what it receives with the library's CallRecorder), prints what happens to it, and
 // returns the exit code (exit_codes.h).
 //
 // Everything runs on the main thread: the CallClient calls back on the default GMainContext, which
@@ -14,7 +15,7 @@
 namespace gstcall {
 
 struct SessionOptions {
-    enum class Mode { Call, Answer };
+    enum class Mode { Call, Answer, Record };
     Mode mode = Mode::Call;
 
     // Where and who: a token for `endpoint`, or a connection string to mint one with (for
@@ -31,6 +32,8 @@ struct SessionOptions {
     bool muted = false;
     std::string microphone;  // DeviceManager ids; empty: the default
     std::string speaker;
+    std::string camera;      // DeviceManager camera id; empty: no video sent
+    std::string output;      // record: the Matroska file to write
     int durationSeconds = 0;  // hang up this long after Connected; 0: never
     int timeoutSeconds = 0;   // give up when not Connected this long after the start; 0: never
     double statsIntervalSeconds = 1;  // status lines; 0: none

@@ -12,6 +12,19 @@
 // at the device's size scaled down to at most 1280x720, and at most 30 fps. One stream may be sent
 // in several calls at once.
 //
+// A native extension (not in the ACS SDK): a stream from a GStreamer source element the application
+// makes, for video that is not a device (another call's picture, a file, a generated test
+// picture):
+//
+//   auto picture = std::make_shared<LocalVideoStream>(
+//       VideoDeviceInfo{.id = "bridge:a", .name = "Bridged video", .deviceType = VideoDeviceType::Unknown},
+//       [] { return gst_element_factory_make("intervideosrc", nullptr); });
+//
+// It is sent as a camera stream (MediaStreamType::Video). The factory is called, on the thread
+// that starts the capture (the library thread for a call), each time the capture starts; the
+// library takes over the element returned (floating or full). Such a stream cannot switchSource
+// (400/43004) and has no local preview (createView fails with 404/43202).
+//
 // Threads: methods are safe from any thread and complete before they return (they only touch
 // local devices). A handle stays valid as long as it is held.
 #pragma once
@@ -20,7 +33,10 @@
 #include <calling/remote_video_stream.h>
 #include <calling/result.h>
 
+#include <functional>
 #include <memory>
+
+typedef struct _GstElement GstElement;
 
 namespace calling {
 
@@ -28,6 +44,8 @@ class LocalVideoStream {
 public:
     // `source` comes from DeviceManager::getCameraList() or getScreenList() of a living CallClient.
     explicit LocalVideoStream(VideoDeviceInfo source);
+    // A stream from the application's element (see above); `source` only names it.
+    LocalVideoStream(VideoDeviceInfo source, std::function<GstElement*()> element);
     ~LocalVideoStream();
     LocalVideoStream(const LocalVideoStream&) = delete;
     LocalVideoStream& operator=(const LocalVideoStream&) = delete;

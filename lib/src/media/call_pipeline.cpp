@@ -268,19 +268,43 @@ bool CallPipeline::setSpeaker(GstElement* sink)
     return true;
 }
 
+namespace {
+
+// A remote stream's tee, added to `bin` and playing.
+GstElement* makeRemoteTee(GstBin* bin)
+{
+    GstElement* tee = make("tee");
+    if (!tee)
+        return nullptr;
+    // Nobody watching is normal: the stream is then dropped here, undecoded.
+    g_object_set(tee, "allow-not-linked", TRUE, nullptr);
+    gst_bin_add(bin, tee);
+    gst_element_sync_state_with_parent(tee);
+    return tee;
+}
+
+}  // namespace
+
+GstElement* CallPipeline::remoteAudio(const std::string& participantId)
+{
+    std::lock_guard lock(videoMutex_);
+    if (auto found = remoteAudios_.find(participantId); found != remoteAudios_.end())
+        return found->second;
+    GstElement* tee = makeRemoteTee(GST_BIN(pipeline_.get()));
+    if (tee)
+        remoteAudios_.emplace(participantId, tee);
+    return tee;
+}
+
 GstElement* CallPipeline::remoteVideo(const std::string& participantId, const std::string& msid)
 {
     std::lock_guard lock(videoMutex_);
     std::string key = participantId + "/" + msid;
     if (auto found = remoteVideos_.find(key); found != remoteVideos_.end())
         return found->second;
-    GstElement* tee = make("tee");
+    GstElement* tee = makeRemoteTee(GST_BIN(pipeline_.get()));
     if (!tee)
         return nullptr;
-    // Nobody watching is normal: the stream is then dropped here, undecoded.
-    g_object_set(tee, "allow-not-linked", TRUE, nullptr);
-    gst_bin_add(GST_BIN(pipeline_.get()), tee);
-    gst_element_sync_state_with_parent(tee);
     remoteVideos_.emplace(key, tee);
     return tee;
 }
@@ -326,6 +350,13 @@ void CallPipeline::onPadAdded(GstElement*, GstPad* pad, gpointer data)
         return;
 
     GstBin* bin = GST_BIN(self->pipeline_.get());
+    // Through a tee, where a recording takes the Opus as it arrives.
+    GstElement* tee = self->remoteAudio(participant ? participant : "");
+    g_autoptr(GstPad) teeSink = tee ? gst_element_get_static_pad(tee, "sink") : nullptr;
+    if (!teeSink || gst_pad_is_linked(teeSink)) {
+        GST_WARNING("cannot route %s", name);
+        return;
+    }
     GstElement* decoder = make("opusdec");
     GstElement* convert = make("audioconvert");
     GstElement* resample = make("audioresample");
@@ -349,10 +380,8 @@ void CallPipeline::onPadAdded(GstElement*, GstPad* pad, gpointer data)
     gst_object_unref(mixerPad);
     for (GstElement* element : {level, resample, convert, decoder})
         gst_element_sync_state_with_parent(element);
-    GstPad* decoderSink = gst_element_get_static_pad(decoder, "sink");
-    if (gst_pad_link(pad, decoderSink) != GST_PAD_LINK_OK)
+    if (!gst_element_link_pads(tee, "src_%u", decoder, "sink") || gst_pad_link(pad, teeSink) != GST_PAD_LINK_OK)
         GST_ERROR("cannot link %s to its decoder", name);
-    gst_object_unref(decoderSink);
 }
 
 void CallPipeline::onConnectionState(GObject* callbin, GParamSpec*, gpointer data)

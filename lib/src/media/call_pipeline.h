@@ -2,12 +2,15 @@
 // the calling plugin's elements only (their properties, signals and pads; nothing else):
 //
 //   microphone → input-selector → callbin.audio_0
-//   callbin.audio_<participant> → opusdec → audioconvert → audioresample → level ┐
+//   callbin.audio_<participant> → tee → opusdec → audioconvert → audioresample → level ┐
 //                                                                                  ├→ audiomixer → volume → speaker
 //   (one branch per remote participant stream) ───────────────────────────────────┘
 //
 //   appsrc "camera" → callbin.video_1        appsrc "screen" → callbin.video_2
 //   callbin.video_<participant> → tee ─▶ views (ViewBranch: queue → vp8dec → callrendersink)
+//
+// The tees carry the remote streams as they arrive (Opus, VP8) to whatever else needs them
+// undecoded: a recording (RecordingBranch) hooks its tracks there.
 //
 // Both video slots exist from the start, whether or not video is sent: webrtcbin 1.22 cannot add
 // m-lines to a negotiated call, so every call offers audio, camera and screen sharing, and video
@@ -78,6 +81,9 @@ public:
     // The tee carrying a remote participant's video stream (VP8) of the given msid, made when
     // first asked for.
     GstElement* remoteVideo(const std::string& participantId, const std::string& msid);
+    // The tee carrying a remote participant's audio (Opus, before decoding), made when first
+    // asked for: a recording may hook to it before the participant's first packet.
+    GstElement* remoteAudio(const std::string& participantId);
     GstBin* bin() const { return GST_BIN(pipeline_.get()); }
 
 private:
@@ -99,6 +105,7 @@ private:
     // participant raw id + "/" + msid → its tee; written on the library and streaming threads.
     std::mutex videoMutex_;
     std::map<std::string, GstElement*> remoteVideos_;  // owned by pipeline_
+    std::map<std::string, GstElement*> remoteAudios_;  // participant raw id → its tee; owned by pipeline_
     protocol::SourcePtr busWatch_;
     Events events_;
     bool muted_ = false;

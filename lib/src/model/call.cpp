@@ -246,8 +246,23 @@ std::optional<Error> Call::Impl::send(VideoSlot slot, std::shared_ptr<LocalVideo
         return Error{400, 41025, "the call is not in progress"};
     auto appsrc = detail::RefPtr<GstElement>::ref(input);
     // On the capture's streaming thread: the frame goes into this call's pipeline, nothing more.
+    // It is stamped with this pipeline's running time: its own timestamps belong to the capture's
+    // pipeline, which starts again from 0 when a stopped stream is sent again, and timestamps going
+    // back make the encoder drop every frame until they catch up (as long as video was sent before).
     auto consumer = stream->impl()->addConsumer([appsrc](GstSample* sample) {
-        gst_app_src_push_sample(GST_APP_SRC(appsrc.get()), sample);
+        GstBuffer* buffer = gst_sample_get_buffer(sample);
+        GstClockTime now = gst_element_get_current_running_time(appsrc.get());
+        if (!buffer || !GST_CLOCK_TIME_IS_VALID(now)) {
+            gst_app_src_push_sample(GST_APP_SRC(appsrc.get()), sample);
+            return;
+        }
+        GstBuffer* restamped = gst_buffer_copy(buffer);  // shallow: the frame's memory is shared
+        GST_BUFFER_PTS(restamped) = now;
+        GST_BUFFER_DTS(restamped) = now;
+        auto frame =
+            detail::RefPtr<GstSample>::adopt(gst_sample_new(restamped, gst_sample_get_caps(sample), nullptr, nullptr));
+        gst_buffer_unref(restamped);
+        gst_app_src_push_sample(GST_APP_SRC(appsrc.get()), frame.get());
     });
     if (!consumer)
         return consumer.error();
@@ -598,6 +613,7 @@ void Call::Impl::onParticipant(const protocol::ParticipantInfo& info)
     });
     // A participant that left publishes nothing any more.
     participantImpl->updateStreams(removed ? std::vector<protocol::StreamInfo>{} : info.streams);
+    updateRecorders();
     if (added || removed) {
         shared.fire([self, participant, added] {
             CollectionUpdate<std::shared_ptr<RemoteParticipant>> update;
@@ -628,6 +644,8 @@ void Call::Impl::onParticipant(const protocol::ParticipantInfo& info)
                       info.state == protocol::ParticipantState::Hold) && !peerJoined;
     if (joinedNow) {
         peerJoined = true;
+        // Its published streams are known now, before any media flows: the tracks of a recording.
+        startRecorders();
         if (direction == CallDirection::Outgoing && signaller)
             call_signaller_emit_session_requested(CALL_SIGNALLER(signaller.get()), info.rawId.c_str(),
                                                   info.displayName.c_str());
@@ -706,7 +724,11 @@ void Call::Impl::finish(const CallEndReason& reason, bool tellServer)
     for (auto& [rawId, participant] : participants)
         for (auto& [streamId, stream] : participant.impl->streams)
             stream.impl->views.disposeAll();
-    pipeline.reset();  // to NULL before anything else goes
+    // Recordings are finalised while the pipeline still plays (their completions fire before
+    // Disconnected); then the pipeline goes to NULL before anything else goes.
+    for (auto& recorder : std::exchange(recorders, {}))
+        recorder->end(reason);
+    pipeline.reset();
     signaller.reset();
 
     // Participants still in the call leave with the call.

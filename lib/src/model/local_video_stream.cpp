@@ -14,6 +14,10 @@ detail::DeviceEntry::Kind kindOf(const VideoDeviceInfo& device)
 }  // namespace
 
 LocalVideoStream::LocalVideoStream(VideoDeviceInfo source) : impl_(std::make_shared<Impl>(std::move(source))) {}
+LocalVideoStream::LocalVideoStream(VideoDeviceInfo source, std::function<GstElement*()> element)
+    : impl_(std::make_shared<Impl>(std::move(source), std::move(element)))
+{
+}
 LocalVideoStream::~LocalVideoStream() = default;
 
 VideoDeviceInfo LocalVideoStream::source() const
@@ -31,8 +35,11 @@ MediaStreamType LocalVideoStream::mediaStreamType() const
 
 Result<Done> LocalVideoStream::switchSource(const VideoDeviceInfo& source) { return impl_->switchSource(source); }
 
-LocalVideoStream::Impl::Impl(VideoDeviceInfo device)
-    : source(std::move(device)), devices(DeviceManager::Impl::listing(source.id, kindOf(source)))
+LocalVideoStream::Impl::Impl(VideoDeviceInfo device, std::function<GstElement*()> makeElement)
+    : source(std::move(device)),
+      // An application's source is no device of any list.
+      devices(makeElement ? nullptr : DeviceManager::Impl::listing(source.id, kindOf(source))),
+      element(std::move(makeElement))
 {
 }
 
@@ -47,11 +54,15 @@ std::optional<detail::Shared> LocalVideoStream::Impl::shared() const
 Result<detail::VideoCapture*> LocalVideoStream::Impl::acquire()
 {
     if (!capture) {
-        auto manager = devices.lock();
-        GstElement* element = manager ? manager->createElement(source.id, kindOf(source)) : nullptr;
-        if (!element)
+        GstElement* made = nullptr;
+        if (element) {
+            made = element();
+        } else if (auto manager = devices.lock()) {
+            made = manager->createElement(source.id, kindOf(source));
+        }
+        if (!made)
             return Error{412, 43013, "no such camera or screen: " + source.id};
-        auto created = detail::VideoCapture::create(element);
+        auto created = detail::VideoCapture::create(made);
         if (!created)
             return created.error();
         capture = std::move(created).value();
@@ -111,6 +122,8 @@ void LocalVideoStream::Impl::detachView(std::unique_ptr<detail::ViewBranch> bran
 Result<Done> LocalVideoStream::Impl::switchSource(const VideoDeviceInfo& next)
 {
     std::lock_guard lock(mutex);
+    if (element)
+        return Error{400, 43004, "a stream of the application's own source cannot switch devices"};
     if (next.id == source.id)
         return Error{400, 43005, "the stream already uses this device"};
     auto kind = kindOf(source);

@@ -16,6 +16,7 @@
 #include <calling/call.h>
 #include <calling/call_agent.h>
 #include <calling/call_client.h>
+#include <calling/call_recorder.h>
 #include <calling/device_manager.h>
 #include <calling/incoming_call.h>
 #include <calling/local_video_stream.h>
@@ -23,6 +24,7 @@
 #include <calling/renderer.h>
 
 #include "media/call_pipeline.h"
+#include "media/recording_branch.h"
 #include "media/speaking_detector.h"
 #include "media/video_capture.h"
 #include "media/view_branch.h"
@@ -132,7 +134,7 @@ struct ViewList {
 
 // A LocalVideoStream's insides: its device, and the capture while something uses it.
 struct LocalVideoStream::Impl {
-    explicit Impl(VideoDeviceInfo source);
+    explicit Impl(VideoDeviceInfo source, std::function<GstElement*()> element = {});
 
     // Starts the capture on first use: a call's consumer (frames pushed on the capture's thread).
     Result<int> addConsumer(detail::VideoCapture::Consumer consumer);
@@ -147,6 +149,7 @@ struct LocalVideoStream::Impl {
     mutable std::mutex mutex;
     VideoDeviceInfo source;
     std::weak_ptr<DeviceManager::Impl> devices;  // the manager that listed the device
+    const std::function<GstElement*()> element;  // the application's source instead of a device
     std::unique_ptr<detail::VideoCapture> capture;
     int users = 0;  // consumers and views
     detail::ViewList views;
@@ -277,6 +280,9 @@ struct Call::Impl : std::enable_shared_from_this<Call::Impl> {
     std::map<uint64_t, PendingOperation> pendingOperations;  // mute, hold, ... waiting for the server
     uint64_t nextOperation = 0;
     protocol::SourcePtr setupTimer;
+    // Recordings of this call (call_recorder.cpp): started once the far end joined, finalised
+    // before the pipeline goes.
+    std::vector<std::shared_ptr<CallRecorder::Impl>> recorders;
 
     // View.
     mutable std::mutex mutex;
@@ -317,10 +323,44 @@ struct Call::Impl : std::enable_shared_from_this<Call::Impl> {
     void onParticipant(const protocol::ParticipantInfo& info);
     void onLevel(const std::string& participantId, double rmsDb);
     void onMediaConnection(bool connected);
+    // The far end joined: recordings waiting for it start; streams changed: recordings hear of
+    // it (call_recorder.cpp).
+    void startRecorders();
+    void updateRecorders();
     // Ends the call locally with `reason`: stops media, then Disconnected (and nothing fires after).
     // `tellServer`: the call ends for a reason of this side (media failed, setup timed out), so the
     // server is told with a hangUp.
     void finish(const CallEndReason& reason, bool tellServer = false);
+};
+
+// A recording of a call (calling/call_recorder.h). Its core lives on the library thread and is held
+// by the call's core (`recorders`) until the recording ends.
+struct CallRecorder::Impl : std::enable_shared_from_this<CallRecorder::Impl> {
+    Impl(detail::Shared shared, std::weak_ptr<Call::Impl> call, std::string path,
+         std::function<void(Result<Recording>)> finished)
+        : shared(std::move(shared)), call(std::move(call)), path(std::move(path)), finished(std::move(finished))
+    {
+    }
+
+    detail::Shared shared;  // a child of the call's
+    const std::weak_ptr<Call::Impl> call;
+    const std::string path;
+    std::function<void(Result<Recording>)> finished;  // fired once, then dropped
+
+    // Core (library thread).
+    std::unique_ptr<detail::RecordingBranch> branch;
+    std::vector<RecordedTrack> tracks;  // as given to the branch
+    std::vector<bool> available;        // per track: whether its stream was available when last seen
+    bool over = false;
+
+    // The far end joined (or had): builds the branch on the call's pipeline.
+    void begin(Call::Impl& callCore);
+    // A participant's published streams changed: a recorded video stream available again gets a
+    // keyframe request, so its track goes on decodable right after the gap.
+    void onStreams(Call::Impl& callCore);
+    // Finalises the file (when begun) and fires `finished`; `reason`: the call ended with it.
+    void end(std::optional<CallEndReason> reason = std::nullopt);
+    void complete(Result<Recording> result);
 };
 
 struct IncomingCall::Impl {
