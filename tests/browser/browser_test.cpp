@@ -393,7 +393,9 @@ TEST_F(BrowserTest, MuteAndTheCameraCrossBothWaysBetweenTheBrowserAndTheLibrary)
     EXPECT_TRUE(streamsRead("camera on").ok) << browser_->text("#remote-streams").string();
     auto decoding = framesRise();
     EXPECT_TRUE(decoding.ok) << decoding.error;
-    EXPECT_EQ(browser_->evaluate("document.querySelector('#remote-video').videoWidth").number(), 640);
+    auto sized = browser_->waitFor("document.querySelector('#remote-video').videoWidth === 640");
+    EXPECT_TRUE(sized.ok) << sized.error << "; videoWidth "
+                          << browser_->evaluate("document.querySelector('#remote-video').videoWidth").number();
     std::optional<calling::Result<calling::Done>> stopped;
     call_->stopVideo(libraryCamera, [&](calling::Result<calling::Done> result) { stopped = result; });
     ASSERT_TRUE(waitFor([&] { return stopped.has_value(); }));

@@ -118,6 +118,10 @@ void MediaStatsCollector::Impl::onReply(std::shared_ptr<GstStructure> stats)
     requesting = false;
     if (stopped || !stats)
         return;
+    if (gst_debug_category_get_threshold(media_stats_debug) >= GST_LEVEL_TRACE) {
+        g_autofree gchar* raw = gst_structure_to_string(stats.get());
+        GST_TRACE("webrtcbin's statistics: %s", raw);
+    }
     MediaStatsSample sample = computer.next(stats.get());
     GST_LOG("sample with %zu streams", sample.streams.size());
     auto self = shared_from_this();
