@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 using namespace calling;
@@ -212,6 +213,59 @@ TEST_F(MediaStatsTest, AudioAndVideoBothWaysInOrder)
     // The audio report's round trip is the path's: video streams get it too.
     ASSERT_TRUE(sample.streams[3].rttInMs);
     EXPECT_DOUBLE_EQ(*sample.streams[3].rttInMs, 15);
+}
+
+// webrtcbin 1.22 bundles the streams and writes one transceiver's kind ("audio") and codec-id on
+// every entry, as in this reading of a real video call: the SSRC tells the kind, through the codec
+// that names it (sent streams) or its RTP source's clock rate (received ones).
+TEST_F(MediaStatsTest, InABundledCallTheSsrcTellsTheKindNotTheKindField)
+{
+    auto source = [](uint32_t ssrc, int clockRate) {
+        return gst_structure_new("application/x-rtp-source-stats", "ssrc", G_TYPE_UINT, ssrc, "clock-rate", G_TYPE_INT,
+                                 clockRate, nullptr);
+    };
+    auto videoCall = [&](double timestampMs, uint64_t videoBytesSent, uint64_t videoBytesReceived) -> StructurePtr {
+        std::vector<std::string> entries = audioCall(timestampMs, 40000, 500, 30000, 400, 0);
+        entries.push_back("codec, id=(string)codec-stats-sink_1, payload-type=(uint)104, clock-rate=(uint)90000, "
+                          "ssrc=(uint)4444, mime-type=(string)video/VP8, codec-type=(string)encode" + at(timestampMs));
+        entries.push_back("outbound-rtp, id=(string)rtp-outbound-stream-stats_4444, ssrc=(uint)4444, "
+                          "codec-id=(string)codec-stats-src_0, kind=(string)audio, bytes-sent=(guint64)" +
+                          std::to_string(videoBytesSent) + ", packets-sent=(guint64)900" + at(timestampMs));
+        entries.push_back("inbound-rtp, id=(string)rtp-inbound-stream-stats_5555, ssrc=(uint)5555, "
+                          "codec-id=(string)codec-stats-src_0, kind=(string)audio, bytes-received=(guint64)" +
+                          std::to_string(videoBytesReceived) +
+                          ", packets-received=(guint64)800, packets-lost=(gint64)0, jitter=(double)0.001" +
+                          at(timestampMs));
+        StructurePtr stats = reading(entries);
+        for (auto [id, ssrc, clockRate] : {std::tuple{"rtp-inbound-stream-stats_5555", 5555u, 90000},
+                                           std::tuple{"rtp-inbound-stream-stats_3333", 3333u, 48000}}) {
+            GstStructure* entry = nullptr;
+            gst_structure_get(stats.get(), id, GST_TYPE_STRUCTURE, &entry, nullptr);
+            EXPECT_NE(entry, nullptr);
+            if (!entry)
+                continue;
+            GstStructure* nested = source(ssrc, clockRate);
+            gst_structure_set(entry, "gst-rtpsource-stats", GST_TYPE_STRUCTURE, nested, nullptr);
+            gst_structure_set(stats.get(), id, GST_TYPE_STRUCTURE, entry, nullptr);
+            gst_structure_free(nested);
+            gst_structure_free(entry);
+        }
+        return stats;
+    };
+    computer.next(videoCall(10000, 900000, 800000).get());
+    MediaStatsSample sample = computer.next(videoCall(11000, 1025000, 900000).get());
+    auto* videoSent = sample.find(MediaStreamDirection::Send, MediaStreamKind::Video);
+    auto* audioSent = sample.find(MediaStreamDirection::Send, MediaStreamKind::Audio);
+    auto* videoReceived = sample.find(MediaStreamDirection::Receive, MediaStreamKind::Video);
+    auto* audioReceived = sample.find(MediaStreamDirection::Receive, MediaStreamKind::Audio);
+    ASSERT_TRUE(videoSent && audioSent && videoReceived && audioReceived) << sample.streams.size() << " streams";
+    EXPECT_EQ(videoSent->ssrc, 4444u);
+    EXPECT_EQ(audioSent->ssrc, 1111u);
+    EXPECT_EQ(videoReceived->ssrc, 5555u);
+    EXPECT_EQ(audioReceived->ssrc, 3333u);
+    ASSERT_TRUE(videoSent->bitrate && videoReceived->bitrate);
+    EXPECT_DOUBLE_EQ(*videoSent->bitrate, 1000000);  // 125,000 bytes in a second
+    EXPECT_DOUBLE_EQ(*videoReceived->bitrate, 800000);
 }
 
 TEST_F(MediaStatsTest, AStreamThatWentAwayStartsAfreshWhenItComesBack)

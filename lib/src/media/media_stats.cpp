@@ -114,9 +114,25 @@ Entries collect(const GstStructure* stats)
     return entries;
 }
 
-// An entry's kind: its own field, else its codec's MIME type.
+// An entry's kind. webrtcbin 1.22 bundles every stream on one transport and writes the kind and
+// codec-id of one transceiver on all of them (a VP8 stream reads "audio"), so the SSRC decides:
+// the codec entry that names it, else the clock rate of its RTP source (90 kHz for video; Opus is
+// 48 kHz); the entry's own fields only when neither is there.
 std::optional<MediaStreamKind> kindOfEntry(const GstStructure* entry, const std::vector<Codec>& codecs)
 {
+    auto ssrc = integer(entry, "ssrc");
+    if (ssrc) {
+        for (const auto& codec : codecs)
+            if (codec.ssrc && uint32_t(*codec.ssrc) == uint32_t(*ssrc) && !codec.mimeType.empty())
+                return kindOfMime(codec.mimeType);
+        const GValue* sourceValue = gst_structure_get_value(entry, "gst-rtpsource-stats");
+        const GstStructure* source =
+            sourceValue && GST_VALUE_HOLDS_STRUCTURE(sourceValue) ? gst_value_get_structure(sourceValue) : nullptr;
+        auto sourceSsrc = source ? integer(source, "ssrc") : std::nullopt;
+        auto clockRate = source ? integer(source, "clock-rate") : std::nullopt;
+        if (sourceSsrc && uint32_t(*sourceSsrc) == uint32_t(*ssrc) && clockRate && *clockRate > 0)
+            return *clockRate == 90000 ? MediaStreamKind::Video : MediaStreamKind::Audio;
+    }
     if (auto kind = kindOf(text(entry, "kind")))
         return kind;
     std::string codecId = text(entry, "codec-id");
