@@ -21,8 +21,13 @@ std::unique_ptr<ViewBranch> ViewBranch::attach(GstBin* bin, GstElement* tee, boo
                  "leaky", 2 /* downstream */, nullptr);
     g_object_set(branch->render_.get(), "scaling-mode", settings.scalingMode, "mirrored", settings.mirrored, "width",
                  guint(settings.width), "height", guint(settings.height), nullptr);
-    if (settings.sink)
+    if (settings.sink) {
+        // Joining a running live pipeline, a sink that waited for preroll would take the pipeline
+        // back to PAUSED, where the live source stops: no frame would ever come.
+        if (g_object_class_find_property(G_OBJECT_GET_CLASS(settings.sink.get()), "async"))
+            g_object_set(settings.sink.get(), "async", FALSE, nullptr);
         g_object_set(branch->render_.get(), "video-sink", settings.sink.get(), nullptr);
+    }
     if (settings.windowHandle)
         gst_video_overlay_set_window_handle(GST_VIDEO_OVERLAY(branch->render_.get()), settings.windowHandle);
 
