@@ -239,7 +239,9 @@ TEST_F(CallTest, AcceptedCallConnectsAndEachSideHearsTheOther)
     ASSERT_TRUE(waitFor([&] { return hungUp && isOver(answered); }));
     EXPECT_EQ(outgoing->state(), CallState::Disconnected);
     EXPECT_EQ(outgoing->callEndReason(), (CallEndReason{0, 0}));
-    EXPECT_EQ(aliceStates.back(), CallState::Disconnected);
+    EXPECT_EQ(aliceStates, (std::vector<CallState>{CallState::Ringing, CallState::Connected, CallState::Disconnecting,
+                                                   CallState::Disconnected}));
+    EXPECT_EQ(bobStates, (std::vector<CallState>{CallState::Connected, CallState::Disconnecting, CallState::Disconnected}));
     EXPECT_EQ(bobParticipant->state(), ParticipantState::Disconnected);
     EXPECT_EQ(bobParticipant->callEndReason(), (CallEndReason{0, 0}));
     EXPECT_EQ(bobSaw, (std::vector<std::string>{"Disconnected"}));
@@ -311,10 +313,13 @@ TEST_F(CallTest, HangUpForEveryoneEndsTheOtherSideWith0_4097)
     Party& bob = addParty("Bob", kBobTone);
     auto [outgoing, answered] = connectCall(alice, bob);
     ASSERT_TRUE(outgoing && answered);
+    auto bobAtAlice = outgoing->remoteParticipants().at(0);
     answered->hangUp({.forEveryone = true});
     ASSERT_TRUE(waitFor([&] { return isOver(outgoing) && isOver(answered); }));
     EXPECT_EQ(outgoing->callEndReason(), (CallEndReason{0, 4097}));
     EXPECT_EQ(answered->callEndReason(), (CallEndReason{0, 0}));
+    EXPECT_EQ(bobAtAlice->state(), ParticipantState::Disconnected);
+    EXPECT_EQ(bobAtAlice->callEndReason(), (CallEndReason{0, 4097}));
 }
 
 TEST_F(CallTest, MuteSilencesTheToneAtTheFarEndAndShowsIsMuted)
@@ -342,6 +347,35 @@ TEST_F(CallTest, MuteSilencesTheToneAtTheFarEndAndShowsIsMuted)
     ASSERT_TRUE(waitFor([&] { return !aliceAtBob->isMuted() && !outgoing->isMuted(); }));
     EXPECT_TRUE(hears(bob, kAliceTone));
     EXPECT_TRUE(waitFor([&] { return aliceAtBob->isSpeaking(); }));
+}
+
+// The server starts every participant unmuted: a call placed or accepted muted says otherwise,
+// so the far end sees isMuted from the start, matching the silence it hears.
+TEST_F(CallTest, ACallPlacedOrAcceptedMutedIsMutedAtTheFarEndFromTheStart)
+{
+    Party& alice = addParty("Alice", kAliceTone);
+    Party& bob = addParty("Bob", kBobTone);
+    StartCallOptions muted;
+    muted.audioOptions.muted = true;
+    auto outgoing = alice.agent->call({CommunicationUserIdentifier{bob.id}}, muted);
+    EXPECT_TRUE(outgoing->isMuted());
+    ASSERT_TRUE(waitFor([&] { return !bob.ringing.empty(); }));
+    AcceptCallOptions acceptMuted;
+    acceptMuted.audioOptions.muted = true;
+    auto answered = accept(bob.ringing.back(), acceptMuted);
+    ASSERT_TRUE(answered);
+    EXPECT_TRUE(answered->isMuted());
+    ASSERT_TRUE(waitFor([&] { return isConnected(outgoing) && isConnected(answered); }, 15s));
+    auto aliceAtBob = answered->remoteParticipants().at(0);
+    auto bobAtAlice = outgoing->remoteParticipants().at(0);
+    EXPECT_TRUE(waitFor([&] { return aliceAtBob->isMuted() && bobAtAlice->isMuted(); }))
+        << "Alice at Bob muted: " << aliceAtBob->isMuted() << ", Bob at Alice muted: " << bobAtAlice->isMuted();
+    EXPECT_TRUE(hearsSilence(bob)) << "Bob's level: " << bob.speaker->rmsDb() << " dBFS";
+    EXPECT_TRUE(hearsSilence(alice)) << "Alice's level: " << alice.speaker->rmsDb() << " dBFS";
+
+    outgoing->unmute();
+    EXPECT_TRUE(waitFor([&] { return !aliceAtBob->isMuted(); }));
+    EXPECT_TRUE(hears(bob, kAliceTone));
 }
 
 TEST_F(CallTest, HoldAndResumeShowOnBothSides)
@@ -516,6 +550,7 @@ TEST_F(CallTest, TheOtherSideVanishingEndsTheCallWith410_301005AfterTheGraceWind
     ASSERT_TRUE(waitFor([&] { return isConnected(outgoing); }, 15s));
     ASSERT_TRUE(waitFor([&] { return bob.printed("connected " + outgoing->id()); }));
 
+    auto bobAtAlice = outgoing->remoteParticipants().at(0);
     bob.kill();
     gint64 killedAt = g_get_monotonic_time();
     // The grace window is 1 s in these tests; the documented bound is the window plus 5 s.
@@ -523,6 +558,8 @@ TEST_F(CallTest, TheOtherSideVanishingEndsTheCallWith410_301005AfterTheGraceWind
     double seconds = double(g_get_monotonic_time() - killedAt) / G_USEC_PER_SEC;
     EXPECT_GE(seconds, 0.9) << "ended before the grace window passed";
     EXPECT_EQ(outgoing->callEndReason(), (CallEndReason{410, 301005}));
+    EXPECT_EQ(bobAtAlice->state(), ParticipantState::Disconnected);
+    EXPECT_EQ(bobAtAlice->callEndReason(), (CallEndReason{410, 301005}));
 }
 
 TEST_F(CallTest, AThirdUserCannotSendIntoTheCallAndTheCallGoesOn)

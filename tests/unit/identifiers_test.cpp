@@ -14,13 +14,14 @@ TEST(Identifiers, CommunicationUsersOfEveryCloud)
     }
 }
 
-TEST(Identifiers, PhoneNumbersDropThePlusInTheRawId)
+// As @azure/communication-common writes and reads them: "4:" and the E.164 number, '+' kept.
+TEST(Identifiers, PhoneNumbersKeepTheirPlusInTheRawId)
 {
-    CommunicationIdentifier parsed = identifierFromRawId("4:14255550123");
+    CommunicationIdentifier parsed = identifierFromRawId("4:+14255550123");
     ASSERT_TRUE(std::holds_alternative<PhoneNumberIdentifier>(parsed));
     EXPECT_EQ(std::get<PhoneNumberIdentifier>(parsed).phoneNumber, "+14255550123");
-    EXPECT_EQ(rawIdOf(PhoneNumberIdentifier{"+14255550123"}), "4:14255550123");
-    EXPECT_EQ(std::get<PhoneNumberIdentifier>(identifierFromRawId("4:+14255550123")).phoneNumber, "+14255550123");
+    EXPECT_EQ(rawIdOf(PhoneNumberIdentifier{"+14255550123"}), "4:+14255550123");
+    EXPECT_EQ(rawIdOf(identifierFromRawId("4:+14255550123")), "4:+14255550123");
 }
 
 TEST(Identifiers, CallingApplications)

@@ -188,7 +188,7 @@ void SignallingServer::onMessage(AgentConnection& connection, bool text, std::st
         }
         auto parsed = parseClientMessage(data);
         if (!parsed) {
-            refuse(connection, parsed.error().requestId, "the first message must be auth");
+            refuse(connection, parsed.error().requestId, "the first message must be a valid auth: " + parsed.error().message);
             return;
         }
         const auto* auth = std::get_if<AuthMessage>(&parsed.value());

@@ -1,7 +1,7 @@
 // Who takes part in a call, as ACS identifies them, and their raw ids.
 //
 //   CommunicationUserIdentifier   "8:acs:<resource>_<uuid>" (also 8:spool:, 8:dod-acs:, 8:gcch-acs:)
-//   PhoneNumberIdentifier         "4:<E.164 digits>", phoneNumber "+<digits>"
+//   PhoneNumberIdentifier         "4:<E.164 number>" ("4:+14255550123"), phoneNumber "+14255550123"
 //   CallingApplicationIdentifier  "28:<application id>"
 //   UnknownIdentifier             any other raw id, kept as it is
 //

@@ -288,6 +288,10 @@ std::shared_ptr<Call> CallAgent::call(const std::vector<CommunicationIdentifier>
                                call->finish(CallEndReason{result.error().code, result.error().subCode,
                                                           result.error().message});
                        });
+        // The server starts every participant unmuted: tell it, right behind the invite, that
+        // this one is not (the callee then sees isMuted from the start).
+        if (options.audioOptions.muted)
+            agent->send(protocol::MuteStateMessage{.callId = call->id, .muted = true});
     });
     return handle;
 }

@@ -93,6 +93,9 @@ void IncomingCall::accept(AcceptCallOptions options, std::function<void(Result<s
                                impl->shared.close();
                            });
                        });
+        // As for a call placed muted: the server starts every participant unmuted.
+        if (options.audioOptions.muted)
+            agent->send(protocol::MuteStateMessage{.callId = impl->id, .muted = true});
     });
 }
 

@@ -19,11 +19,8 @@ struct Overloaded : Ts... {
 CommunicationIdentifier identifierFromRawId(std::string_view rawId)
 {
     if (rawId.starts_with(kPhonePrefix)) {
-        std::string_view digits = rawId.substr(kPhonePrefix.size());
-        // ACS writes "4:14255550123"; accept "4:+14255550123" too without doubling the '+'.
-        if (digits.starts_with('+'))
-            digits.remove_prefix(1);
-        return PhoneNumberIdentifier{"+" + std::string(digits)};
+        // As ACS's own SDKs: what follows "4:" is the phone number as written (E.164, "+1425…").
+        return PhoneNumberIdentifier{std::string(rawId.substr(kPhonePrefix.size()))};
     }
     if (rawId.starts_with(kApplicationPrefix) && rawId.size() > kApplicationPrefix.size())
         return CallingApplicationIdentifier{std::string(rawId.substr(kApplicationPrefix.size()))};
@@ -39,12 +36,7 @@ std::string rawIdOf(const CommunicationIdentifier& identifier)
     return std::visit(
         Overloaded{
             [](const CommunicationUserIdentifier& user) { return user.communicationUserId; },
-            [](const PhoneNumberIdentifier& phone) {
-                std::string_view number = phone.phoneNumber;
-                if (number.starts_with('+'))
-                    number.remove_prefix(1);
-                return std::string(kPhonePrefix) + std::string(number);
-            },
+            [](const PhoneNumberIdentifier& phone) { return std::string(kPhonePrefix) + phone.phoneNumber; },
             [](const CallingApplicationIdentifier& application) {
                 return std::string(kApplicationPrefix) + application.callingApplicationId;
             },
