@@ -2,8 +2,8 @@
  * SECTION:element-callbin
  * @title: callbin
  *
- * callbin is one call's media: a webrtcbin (max-bundle, NACK on, jitterbuffer latency tuned for
- * calls) that a #CallSignaller drives. callbin never touches the network for signalling: the
+ * callbin is one call's media: a webrtcbin (max-bundle, NACK on video, where audio has Opus's
+ * in-band FEC instead; jitterbuffer latency tuned for calls) that a #CallSignaller drives. callbin never touches the network for signalling: the
  * signaller tells it to offer ("session-requested"), hands it the peer's descriptions and ICE
  * candidates, and carries callbin's own back to the peer (see lib/src/protocol/call_signaller.h).
  *
@@ -84,7 +84,9 @@
  *     call. ! audio/x-opus ! queue ! opusdec ! audioconvert ! autoaudiosink
  * ]| Answers the first incoming call; `-m` shows the `call-state` messages.
  * |[
- * gst-launch-1.0 -e callbin name=call server-url=http://127.0.0.1:8080/ access-token=$TOKEN  *     call. ! audio/x-opus ! queue ! mux.audio_%u call. ! video/x-vp8 ! queue ! mux.video_%u  *     matroskamux name=mux offset-to-zero=true ! filesink location=call.mkv
+ * gst-launch-1.0 -e callbin name=call server-url=http://127.0.0.1:8080/ access-token=$TOKEN \
+ *     call. ! audio/x-opus ! queue ! mux.audio_%u call. ! video/x-vp8 ! queue ! mux.video_%u \
+ *     matroskamux name=mux offset-to-zero=true ! filesink location=call.mkv
  * ]| Answers the first incoming call and records the caller's audio and video as they arrive; the
  * file is finished however the call ends, and on Ctrl-C. In an application, connect to
  * `pad-added` and link each `audio_*` or `video_*` pad to a decoder (opusdec, vp8dec) or a muxer;
@@ -1141,6 +1143,16 @@ static void disableUpnp(CallBin* self, GstElement* webrtc)
         GST_DEBUG_OBJECT(self, "no libnice agent to configure");
 }
 
+// A loss is a gap in the sequence numbers. By default webrtcbin 1.22's jitterbuffers also guess
+// when the next packet is due and declare it lost once the guess and the retry period have passed:
+// a sender that pauses for longer (a camera starting again, a keyframe encoded on a loaded
+// machine) then "loses" packets it has not sent yet. The depayloader drops that frame and asks for
+// a keyframe, which comes late again; a recorder saw no frame for seconds after video came back.
+static void onNewJitterbuffer(GstElement*, GstElement* jitterbuffer, guint, guint, gpointer)
+{
+    g_object_set(jitterbuffer, "rtx-next-seqnum", FALSE, nullptr);
+}
+
 // A new call's webrtcbin, with every send slot attached. From a state change.
 static bool createWebrtc(CallBin* self)
 {
@@ -1166,6 +1178,11 @@ static bool createWebrtc(CallBin* self)
     if (!stunServer.empty())
         g_object_set(webrtc.get(), "stun-server", stunServer.c_str(), nullptr);
     disableUpnp(self, webrtc.get());
+    // After webrtcbin's own handler, which turns retransmission on where NACK was negotiated.
+    if (RefPtr<GstElement> rtpbin = RefPtr<GstElement>::adopt(gst_bin_get_by_name(GST_BIN(webrtc.get()), "rtpbin")))
+        g_signal_connect(rtpbin.get(), "new-jitterbuffer", G_CALLBACK(onNewJitterbuffer), nullptr);
+    else
+        GST_WARNING_OBJECT(self, "webrtcbin has no rtpbin: its jitterbuffers keep guessing losses");
     g_signal_connect(webrtc.get(), "on-ice-candidate", G_CALLBACK(onIceCandidate), self);
     g_signal_connect(webrtc.get(), "pad-added", G_CALLBACK(onWebrtcPadAdded), self);
     g_signal_connect(webrtc.get(), "notify::connection-state", G_CALLBACK(onConnectionState), self);
@@ -1947,7 +1964,11 @@ static void call_bin_class_init(CallBinClass* klass)
     gst_element_class_add_static_pad_template_with_gtype(elementClass, &audioSrcTemplate, CALL_TYPE_BIN_PAD);
     gst_element_class_add_static_pad_template_with_gtype(elementClass, &videoSrcTemplate, CALL_TYPE_BIN_PAD);
     gst_element_class_set_static_metadata(elementClass, "Call", "Generic/Bin/Network/RTP",
-                                          "One call's media over webrtcbin, negotiated through a CallSignaller",
+                                          "One call's media over webrtcbin, negotiated through a CallSignaller. "
+                                          "Example (answer a call and record it): gst-launch-1.0 -e callbin name=call "
+                                          "server-url=http://127.0.0.1:8080/ access-token=$TOKEN "
+                                          "call. ! audio/x-opus ! queue ! mux.audio_%u call. ! video/x-vp8 ! queue ! "
+                                          "mux.video_%u matroskamux name=mux offset-to-zero=true ! filesink location=call.mkv",
                                           "gst-calling");
 
     gst_type_mark_as_plugin_api(CALL_TYPE_BIN_PAD, GstPluginAPIFlags(0));

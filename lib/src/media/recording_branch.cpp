@@ -45,6 +45,8 @@ GstPadProbeReturn onTrackBuffer(GstPad*, GstPadProbeInfo* info, gpointer data)
     }
     if (first)
         GST_INFO("track %zu: first buffer, %" GST_TIME_FORMAT, probe->index, GST_TIME_ARGS(GST_BUFFER_PTS(buffer)));
+    GST_TRACE("track %zu: buffer %" GST_TIME_FORMAT "%s", probe->index, GST_TIME_ARGS(GST_BUFFER_PTS(buffer)),
+              GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT) ? "" : " (key)");
     probe->progress->hadData[probe->index] = true;
     RecordingBranch::TrackCount& count = probe->progress->counts[probe->index];
     count.buffers++;
