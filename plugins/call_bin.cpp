@@ -316,6 +316,8 @@ struct CallBinState {
     GstWebRTCPeerConnectionState connectionState = GST_WEBRTC_PEER_CONNECTION_STATE_NEW;
     // The peer left: media in both directions is dropped until the next call. Read by pad probes.
     std::atomic<bool> sessionEnded = false;
+    // connectionState is CONNECTED: only then is a send slot's media sent. Read by pad probes.
+    std::atomic<bool> transportUp = false;
     // The signaller said the call was connected: from then on, any end of it ends the pipeline with
     // EOS (recordings finalise) rather than an error. Reset when the signaller starts.
     bool callConnected = false;
@@ -912,6 +914,7 @@ static void onConnectionState(GstElement* webrtc, GParamSpec*, gpointer data)
         if (state.webrtc != webrtc || state.connectionState == current)
             return;
         state.connectionState = current;
+        state.transportUp = current == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED;
     }
     GST_INFO_OBJECT(self, "peer connection state %d", int(current));
     // The frames sent before DTLS completed are lost, the first keyframe with them: the far end could
@@ -925,6 +928,15 @@ static void onConnectionState(GstElement* webrtc, GParamSpec*, gpointer data)
 static GstPadProbeReturn dropAfterSessionEnd(GstPad*, GstPadProbeInfo*, gpointer data)
 {
     return static_cast<CallBinState*>(data)->sessionEnded ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+}
+
+// A send slot's media while the transport is not up: dropped. webrtcbin would hold it until DTLS
+// completes, and the live source behind it would then catch up in a burst: seconds of audio from
+// before the call connected, arriving at once, which the far end's jitterbuffer squeezes into a
+// fraction of the time (a recording of a 3 s call held 1 s of sped-up audio).
+static GstPadProbeReturn dropUntilTransportUp(GstPad*, GstPadProbeInfo*, gpointer data)
+{
+    return static_cast<CallBinState*>(data)->transportUp ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
 }
 
 // A send slot's media before the call is negotiated (see linkSendSlots): dropped, not an error.
@@ -1199,6 +1211,7 @@ static bool createWebrtc(CallBin* self)
     state.negotiating = false;
     state.sessionEnded = false;
     state.connectionState = GST_WEBRTC_PEER_CONNECTION_STATE_NEW;
+    state.transportUp = false;
     return true;
 }
 
@@ -1443,6 +1456,8 @@ static GstPad* call_bin_request_new_pad(GstElement* element, GstPadTemplate* tem
                       dropAfterSessionEnd, &state, nullptr);
     gst_pad_add_probe(rtpSrc, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
                       dropUntilLinked, nullptr, nullptr);
+    gst_pad_add_probe(rtpSrc, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                      dropUntilTransportUp, &state, nullptr);
 
     std::string name = std::string(prefix) + "_" + std::to_string(index);
     g_autoptr(GstPad) target = gst_element_get_static_pad(slot->elements.front().get(), "sink");

@@ -206,6 +206,17 @@ protected:
         decoder.stop();
     }
 
+    // The recorder's summary: its Opus packets (20 ms each) span about as long as they play. Audio
+    // that reached it in a burst would be squeezed into less time, and play sped up.
+    static void expectAudioInRealTime(const Process& recorder)
+    {
+        std::smatch match;
+        ASSERT_TRUE(std::regex_search(recorder.output(), match, std::regex(R"(audio OPUS (\d+) packets ([0-9.]+) s)")))
+            << recorder.output();
+        double packets = std::stod(match[1]), seconds = std::stod(match[2]);
+        EXPECT_LT(packets * 0.020, seconds * 1.1 + 0.2) << "audio squeezed into less time: " << recorder.output();
+    }
+
     // Whether the recorder has printed a status line `seconds` or more into the call. Status lines
     // come from a one-second timer whose ticks drift against the call's clock, so a given second
     // may be printed twice or skipped.
@@ -248,6 +259,7 @@ TEST_F(RecordingTest, RecordsTheCallerUntilTheCallerHangsUp)
                                   std::regex("recorded: " + file_ + R"( \| audio OPUS \d+ packets [0-9.]+ s, video VP8 \d+ frames [0-9.]+ s)")))
         << record->output();
     EXPECT_TRUE(record->said("ended: 0/0")) << record->output();
+    expectAudioInRealTime(*record);
     expectPlayableRecording(3);
 }
 
@@ -297,6 +309,7 @@ TEST_F(RecordingTest, ACallerWithoutVideoGivesAnAudioOnlyFile)
     EXPECT_EQ(exitStatus(*record), 0) << record->output();
     EXPECT_TRUE(std::regex_search(record->output(), std::regex(R"(recorded: \S+ \| audio OPUS \d+ packets [0-9.]+ s\n)")))
         << record->output();
+    expectAudioInRealTime(*record);
     expectPlayableRecording(2, false);
 }
 
