@@ -722,7 +722,7 @@ TEST_F(CallTest, PublishedStreamsBecomeRemoteVideoStreamsWithTheirAvailability)
 
     int availabilityEvents = 0;
     std::vector<std::string> screenUpdates;
-    auto availability = camera->onAvailabilityChanged([&] { availabilityEvents++; });
+    auto availability = camera->onIsAvailableChanged([&] { availabilityEvents++; });
     auto screens = aliceAtBob->onScreenSharingStreamsUpdated(
         [&](const CollectionUpdate<std::shared_ptr<RemoteVideoStream>>& update) {
             screenUpdates.push_back(std::to_string(update.added.size()) + "+" + std::to_string(update.removed.size()) + "-");

@@ -321,7 +321,7 @@ TEST_F(VideoTest, StoppingVideoMakesTheStreamUnavailableAndDisposesItsViewsStart
     ASSERT_TRUE(waitFor([&] { return meter->frames() > 3; }));
 
     int availabilityEvents = 0;
-    auto availability = remote->onAvailabilityChanged([&] { availabilityEvents++; });
+    auto availability = remote->onIsAvailableChanged([&] { availabilityEvents++; });
     auto stopped = run([&](Completion done) { atAlice_->stopVideo(stream, done); });
     ASSERT_TRUE(stopped && stopped->ok());
     EXPECT_TRUE(atAlice_->localVideoStreams().empty());

@@ -255,7 +255,7 @@ private:
                     complain("cannot pass on " + side.name + "'s video: " + describe(view.error()));
             });
         };
-        side.subscriptions.push_back(stream->onAvailabilityChanged(show));
+        side.subscriptions.push_back(stream->onIsAvailableChanged(show));
         show();
     }
 

@@ -5,7 +5,7 @@
 // says whether it is being sent now (it follows the far end's startVideo/stopVideo and
 // startScreenSharing/stopScreenSharing). Audio-only calls have none.
 //
-// Threads: getters are safe from any thread; onAvailabilityChanged fires on the CallClient's
+// Threads: getters are safe from any thread; onIsAvailableChanged fires on the CallClient's
 // callback thread. Handles are shared and stay valid after the stream went away.
 #pragma once
 
@@ -25,7 +25,7 @@ public:
     int id() const;
     MediaStreamType type() const;
     bool isAvailable() const;
-    Subscription onAvailabilityChanged(std::function<void()> handler);
+    Subscription onIsAvailableChanged(std::function<void()> handler);
 
     struct Impl;
 

@@ -177,7 +177,7 @@ struct RemoteVideoStream::Impl {
     // View.
     mutable std::mutex mutex;
     bool isAvailable = false;
-    Event<> availabilityChanged;
+    Event<> isAvailableChanged;
 
     static std::shared_ptr<RemoteVideoStream> makeHandle(std::shared_ptr<Impl> impl)
     {

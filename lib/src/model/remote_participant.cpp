@@ -139,7 +139,7 @@ void RemoteParticipant::Impl::updateStreams(const std::vector<protocol::StreamIn
                 std::lock_guard lock(stream->mutex);
                 stream->isAvailable = available;
             }
-            stream->availabilityChanged.emit();
+            stream->isAvailableChanged.emit();
         }
         if (!video.added.empty() || !video.removed.empty())
             self->videoStreamsUpdated.emit(video);
@@ -159,9 +159,9 @@ bool RemoteVideoStream::isAvailable() const
     return impl_->isAvailable;
 }
 
-Subscription RemoteVideoStream::onAvailabilityChanged(std::function<void()> handler)
+Subscription RemoteVideoStream::onIsAvailableChanged(std::function<void()> handler)
 {
-    return impl_->availabilityChanged.subscribe(std::move(handler));
+    return impl_->isAvailableChanged.subscribe(std::move(handler));
 }
 
 Subscription RemoteParticipant::onStateChanged(std::function<void()> handler) { return impl_->stateChanged.subscribe(std::move(handler)); }
