@@ -3,6 +3,11 @@
 // One agent holds one connection to the server however many calls it has. It re-authenticates
 // that connection whenever its credential refreshes the token; calls are not interrupted.
 //
+// Losing that connection (the server gone, the network down) ends the agent's calls and ringing
+// incoming calls at once with 410/3101; the far side's calls end after the server's grace window
+// with 410/301005. The agent does not reconnect: from then on call() gives a call that ends with
+// 410/3100. An application that wants to go on creates a new agent (after disposing this one).
+//
 // Threads: events and completions fire on the CallClient's callback thread; methods are safe from
 // any thread. Ownership: the application holds the agent; its calls refer to it weakly. dispose()
 // ends every call (the far sides see 0/0) and, once its completion fired, no callback of the agent
