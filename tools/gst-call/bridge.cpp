@@ -1,5 +1,6 @@
 #include "bridge.h"
 
+#include "console.h"
 #include "exit_codes.h"
 #include "identity_client.h"
 
@@ -25,23 +26,6 @@ namespace gstcall {
 using namespace calling;
 
 namespace {
-
-void say(const std::string& line)
-{
-    std::fputs(line.c_str(), stdout);
-    std::fputc('\n', stdout);
-    std::fflush(stdout);
-}
-
-void complain(const std::string& line)
-{
-    std::fprintf(stderr, "gst-call: %s\n", line.c_str());
-}
-
-std::string describe(const Error& error)
-{
-    return error.message + " (" + std::to_string(error.code) + "/" + std::to_string(error.subCode) + ")";
-}
 
 // An inter element on a channel; the library takes over the reference.
 ElementFactory inter(const char* factory, std::string channel)
@@ -154,24 +138,24 @@ private:
     void start(Side& side, const std::string& token, const std::string& identity)
     {
         if (!token.empty()) {
-            signIn(side, token);
+            signIn(side, CommunicationTokenCredential(token));
             return;
         }
         side.identity = std::make_shared<IdentityClient>(*options_.connection, options_.caFile);
-        side.identity->issueToken(identity, [this, &side](Result<IssuedToken> issued) {
+        issueCredential(side.identity, identity, [this, &side](auto issued) {
             if (finished_)
                 return;
             if (!issued)
                 return fail("cannot get a token from the identity API: " + describe(issued.error()),
                             exitCodeFor(issued.error()));
-            signIn(side, issued->token);
+            signIn(side, std::move(issued->first));
         });
     }
 
-    void signIn(Side& side, const std::string& token)
+    void signIn(Side& side, CommunicationTokenCredential credential)
     {
         side.client->createCallAgent(
-            CommunicationTokenCredential(token), {.displayName = options_.displayName, .audio = side.audio},
+            std::move(credential), {.displayName = options_.displayName, .audio = side.audio},
             [this, &side](Result<std::shared_ptr<CallAgent>> agent) {
                 if (finished_)
                     return;

@@ -131,4 +131,47 @@ void IdentityClient::issueToken(const std::string& identity, std::function<void(
     g_object_unref(message);
 }
 
+void issueCredential(const std::shared_ptr<IdentityClient>& client, const std::string& identity,
+                     std::function<void(Result<std::pair<calling::CommunicationTokenCredential, std::string>>)> done)
+{
+    std::weak_ptr<IdentityClient> weakClient = client;
+    std::shared_ptr<GMainContext> context(g_main_context_ref_thread_default(), g_main_context_unref);
+    client->issueToken(identity, [weakClient, context, done = std::move(done)](Result<IssuedToken> issued) {
+        if (!issued) {
+            done(issued.error());
+            return;
+        }
+        // The refresher runs on the library's thread: the request is made on the client's.
+        std::string id = issued->identity;
+        calling::CommunicationTokenRefreshOptions refresh{
+            .tokenRefresher =
+                [weakClient, id, context](calling::TokenCompletion tokenDone) {
+                    auto* request = new std::function<void()>([weakClient, id, tokenDone] {
+                        auto client = weakClient.lock();
+                        if (!client) {
+                            tokenDone(Error{401, 4507, "gst-call is leaving"});
+                            return;
+                        }
+                        client->issueToken(id, [tokenDone](Result<IssuedToken> next) {
+                            if (next)
+                                tokenDone(next->token);
+                            else
+                                tokenDone(next.error());
+                        });
+                    });
+                    g_main_context_invoke_full(
+                        context.get(), G_PRIORITY_DEFAULT,
+                        [](gpointer data) -> gboolean {
+                            (*static_cast<std::function<void()>*>(data))();
+                            return G_SOURCE_REMOVE;
+                        },
+                        request, [](gpointer data) { delete static_cast<std::function<void()>*>(data); });
+                },
+            .token = issued->token,
+            .refreshProactively = true,
+        };
+        done(std::pair(calling::CommunicationTokenCredential(std::move(refresh)), id));
+    });
+}
+
 }  // namespace gstcall

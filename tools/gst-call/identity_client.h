@@ -6,6 +6,7 @@
 // complete there. The access key is never printed or logged.
 #pragma once
 
+#include <calling/communication_token_credential.h>
 #include <calling/result.h>
 
 #include "protocol/connection_string.h"
@@ -14,6 +15,7 @@
 #include <libsoup/soup.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace gstcall {
@@ -38,5 +40,12 @@ private:
     std::string key_;  // the decoded access key
     calling::protocol::GObjectPtr<SoupSession> session_;
 };
+
+// A credential for `identity` (a new identity when empty) from the identity API: its first token
+// now, then new ones before each expires, so that a long call goes on. The refresher asks
+// `identity` on the thread-default context of the calling thread; once the client is gone it
+// refuses (401/4507). `done` gets the credential and the identity's raw id, or the error.
+void issueCredential(const std::shared_ptr<IdentityClient>& client, const std::string& identity,
+                     std::function<void(calling::Result<std::pair<calling::CommunicationTokenCredential, std::string>>)> done);
 
 }  // namespace gstcall

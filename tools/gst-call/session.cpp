@@ -1,5 +1,6 @@
 #include "session.h"
 
+#include "console.h"
 #include "exit_codes.h"
 #include "identity_client.h"
 #include "status_line.h"
@@ -30,38 +31,6 @@ namespace {
 
 // How long a hang up may take (the server's answer) before gst-call leaves anyway.
 constexpr auto kHangUpGrace = std::chrono::seconds(10);
-
-void say(const std::string& line)
-{
-    std::fputs(line.c_str(), stdout);
-    std::fputc('\n', stdout);
-    std::fflush(stdout);
-}
-
-void complain(const std::string& line)
-{
-    std::fprintf(stderr, "gst-call: %s\n", line.c_str());
-}
-
-std::string describe(const Error& error)
-{
-    return error.message + " (" + std::to_string(error.code) + "/" + std::to_string(error.subCode) + ")";
-}
-
-// A one-shot timer on the default context; destroying the pointer cancels it.
-protocol::SourcePtr after(std::chrono::milliseconds delay, std::function<void()> fire)
-{
-    GSource* source = g_timeout_source_new(guint(std::max<int64_t>(delay.count(), 0)));
-    g_source_set_callback(
-        source,
-        [](gpointer data) -> gboolean {
-            (*static_cast<std::function<void()>*>(data))();
-            return G_SOURCE_REMOVE;
-        },
-        new std::function<void()>(std::move(fire)), [](gpointer data) { delete static_cast<std::function<void()>*>(data); });
-    g_source_attach(source, nullptr);
-    return protocol::SourcePtr(source);
-}
 
 std::optional<AudioDeviceInfo> findDevice(const std::vector<AudioDeviceInfo>& devices, const std::string& id)
 {
@@ -175,7 +144,7 @@ private:
             return;
         }
         identity_ = std::make_shared<IdentityClient>(*options_.connection, options_.caFile);
-        identity_->issueToken(options_.identity, [this](Result<IssuedToken> issued) {
+        issueCredential(identity_, options_.identity, [this](auto issued) {
             if (finished_)
                 return;
             if (!issued) {
@@ -183,38 +152,7 @@ private:
                 finish(exitCodeFor(issued.error()));
                 return;
             }
-            // Later tokens for the same identity, before this one expires, so that a long call
-            // goes on. The refresher runs on the library thread: the request is made here.
-            std::weak_ptr<IdentityClient> weakIdentity = identity_;
-            std::string id = issued->identity;
-            CommunicationTokenRefreshOptions refresh{
-                .tokenRefresher =
-                    [weakIdentity, id](TokenCompletion done) {
-                        auto* request = new std::function<void()>([weakIdentity, id, done] {
-                            auto identity = weakIdentity.lock();
-                            if (!identity) {
-                                done(Error{401, 4507, "gst-call is leaving"});
-                                return;
-                            }
-                            identity->issueToken(id, [done](Result<IssuedToken> next) {
-                                if (next)
-                                    done(next->token);
-                                else
-                                    done(next.error());
-                            });
-                        });
-                        g_main_context_invoke_full(
-                            nullptr, G_PRIORITY_DEFAULT,
-                            [](gpointer data) -> gboolean {
-                                (*static_cast<std::function<void()>*>(data))();
-                                return G_SOURCE_REMOVE;
-                            },
-                            request, [](gpointer data) { delete static_cast<std::function<void()>*>(data); });
-                    },
-                .token = issued->token,
-                .refreshProactively = true,
-            };
-            signIn(CommunicationTokenCredential(std::move(refresh)));
+            signIn(std::move(issued->first));
         });
     }
 
