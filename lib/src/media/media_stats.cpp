@@ -213,6 +213,29 @@ MediaStatsSample MediaStatsComputer::next(const GstStructure* stats)
         }
     };
 
+    // The entry of `kind` with the highest `counter`: webrtcbin lists the SSRC a sender
+    // retransmits on (RTX) as a stream of its own, with fewer packets.
+    auto busiestOf = [&](const std::vector<const GstStructure*>& list, MediaStreamKind kind, const char* counter) {
+        const GstStructure* busiest = nullptr;
+        for (const GstStructure* entry : list)
+            if (kindOfEntry(entry, entries.codecs) == kind &&
+                (!busiest || integer(entry, counter).value_or(0) > integer(busiest, counter).value_or(0)))
+                busiest = entry;
+        return busiest;
+    };
+    // A stream's identity: its direction, kind, SSRC and codec; nothing for an entry of no kind.
+    auto streamOf = [&](const GstStructure* entry, MediaStreamDirection direction) -> std::optional<MediaStreamStats> {
+        auto kind = kindOfEntry(entry, entries.codecs);
+        if (!kind)
+            return std::nullopt;
+        MediaStreamStats stream;
+        stream.direction = direction;
+        stream.kind = *kind;
+        stream.ssrc = uint32_t(integer(entry, "ssrc").value_or(0));
+        stream.codecName = codecNameOf(stream.ssrc, text(entry, "codec-id"), *kind, entries.codecs);
+        return stream;
+    };
+
     // Sent streams: the SSRCs callbin's encoders send (a codec entry names them); webrtcbin lists
     // RTX SSRCs as outbound-rtp too. Should no codec entry name one, the busiest SSRC of each kind.
     std::vector<const GstStructure*> sent;
@@ -229,24 +252,15 @@ MediaStatsSample MediaStatsComputer::next(const GstStructure* stats)
                                 [&](const GstStructure* entry) { return kindOfEntry(entry, entries.codecs) == kind; });
         if (have)
             continue;
-        const GstStructure* busiest = nullptr;
-        for (const GstStructure* entry : entries.outbound)
-            if (kindOfEntry(entry, entries.codecs) == kind &&
-                (!busiest || integer(entry, "packets-sent").value_or(0) > integer(busiest, "packets-sent").value_or(0)))
-                busiest = entry;
-        if (busiest)
-            sent.push_back(busiest);
+        if (const GstStructure* entry = busiestOf(entries.outbound, kind, "packets-sent"))
+            sent.push_back(entry);
     }
 
     for (const GstStructure* entry : sent) {
-        auto kind = kindOfEntry(entry, entries.codecs);
-        if (!kind)
+        auto started = streamOf(entry, MediaStreamDirection::Send);
+        if (!started)
             continue;
-        MediaStreamStats stream;
-        stream.direction = MediaStreamDirection::Send;
-        stream.kind = *kind;
-        stream.ssrc = uint32_t(integer(entry, "ssrc").value_or(0));
-        stream.codecName = codecNameOf(stream.ssrc, text(entry, "codec-id"), *kind, entries.codecs);
+        MediaStreamStats& stream = *started;
         uint64_t bytes = uint64_t(std::max<int64_t>(integer(entry, "bytes-sent").value_or(0), 0));
         stream.packets = uint64_t(std::max<int64_t>(integer(entry, "packets-sent").value_or(0), 0));
         // The far end's report on exactly this SSRC, if webrtcbin kept it.
@@ -260,7 +274,7 @@ MediaStatsSample MediaStatsComputer::next(const GstStructure* stats)
             if (auto jitter = real(report, "jitter"))
                 stream.jitterInMs = toMs(*jitter);
         }
-        stream.rttInMs = rttFor(*kind);
+        stream.rttInMs = rttFor(stream.kind);
         rate(stream, real(entry, "timestamp").value_or(0), bytes, stream.packets, 0);
         sample.timestampInMs = std::max(sample.timestampInMs, real(entry, "timestamp").value_or(0));
         sample.streams.push_back(std::move(stream));
@@ -270,32 +284,22 @@ MediaStatsSample MediaStatsComputer::next(const GstStructure* stats)
     // far end retransmits on (RTX) as inbound-rtp too: the busiest SSRC of each kind is the stream.
     std::vector<const GstStructure*> received;
     for (MediaStreamKind kind : {MediaStreamKind::Audio, MediaStreamKind::Video}) {
-        const GstStructure* busiest = nullptr;
-        for (const GstStructure* entry : entries.inbound)
-            if (kindOfEntry(entry, entries.codecs) == kind &&
-                (!busiest ||
-                 integer(entry, "packets-received").value_or(0) > integer(busiest, "packets-received").value_or(0)))
-                busiest = entry;
-        if (busiest)
-            received.push_back(busiest);
+        if (const GstStructure* entry = busiestOf(entries.inbound, kind, "packets-received"))
+            received.push_back(entry);
     }
 
     for (const GstStructure* entry : received) {
-        auto kind = kindOfEntry(entry, entries.codecs);
-        if (!kind)
+        auto started = streamOf(entry, MediaStreamDirection::Receive);
+        if (!started)
             continue;
-        MediaStreamStats stream;
-        stream.direction = MediaStreamDirection::Receive;
-        stream.kind = *kind;
-        stream.ssrc = uint32_t(integer(entry, "ssrc").value_or(0));
-        stream.codecName = codecNameOf(stream.ssrc, text(entry, "codec-id"), *kind, entries.codecs);
+        MediaStreamStats& stream = *started;
         uint64_t bytes = uint64_t(std::max<int64_t>(integer(entry, "bytes-received").value_or(0), 0));
         stream.packets = uint64_t(std::max<int64_t>(integer(entry, "packets-received").value_or(0), 0));
         int64_t lost = std::max<int64_t>(integer(entry, "packets-lost").value_or(0), 0);
         stream.packetsLost = lost;
         if (auto jitter = real(entry, "jitter"))
             stream.jitterInMs = toMs(*jitter);
-        stream.rttInMs = rttFor(*kind);
+        stream.rttInMs = rttFor(stream.kind);
         rate(stream, real(entry, "timestamp").value_or(0), bytes, stream.packets, lost);
         sample.timestampInMs = std::max(sample.timestampInMs, real(entry, "timestamp").value_or(0));
         sample.streams.push_back(std::move(stream));
