@@ -447,7 +447,7 @@ int runBridgeCommand(const GlobalValues& first, int argc, char** argv)
     return runBridge(bridge);
 }
 
-int run(int argc, char** argv)
+int runGstCall(int argc, char** argv)
 {
     g_set_prgname("gst-call");
 
@@ -480,7 +480,7 @@ int run(int argc, char** argv)
             helpArgv.push_back(argv[2]);
         helpArgv.push_back(const_cast<char*>("--help"));
         helpArgv.push_back(nullptr);
-        return run(int(helpArgv.size() - 1), helpArgv.data());
+        return runGstCall(int(helpArgv.size() - 1), helpArgv.data());
     }
     for (const Command& command : kCommands) {
         if (name == command.name)
@@ -497,5 +497,5 @@ int main(int argc, char** argv)
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     // GOption's help is translated and converted to the locale's charset.
     std::setlocale(LC_ALL, "");
-    return run(argc, argv);
+    return runGstCall(argc, argv);
 }
