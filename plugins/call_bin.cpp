@@ -28,7 +28,7 @@
  * Receiving: each remote stream comes out of a sometimes src pad named after its participant,
  * `audio_<participant>` or `video_<participant>` (the raw id with everything outside
  * [A-Za-z0-9_-] turned into '_'), carrying the encoded media (audio/x-opus; video/x-vp8 or
- * video/x-h264 in avc form, whole frames) so that recorders can mux it without transcoding;
+ * video/x-h264 in avc form, whole frames, parsed) so that recorders can mux it without transcoding;
  * decoding is up to the application. After a lost video packet nothing goes out until the next
  * keyframe, which callbin asks the sender for. The pad's properties (participant-id, kind, stream-id,
  * display-name) and a sticky "call-stream-info" event say whose stream it is. `pad-added` fires on
@@ -184,8 +184,9 @@ GstStaticPadTemplate videoSinkTemplate =
     GST_STATIC_PAD_TEMPLATE("video_%u", GST_PAD_SINK, GST_PAD_REQUEST, GST_STATIC_CAPS("video/x-raw"));
 GstStaticPadTemplate audioSrcTemplate =
     GST_STATIC_PAD_TEMPLATE("audio_%s", GST_PAD_SRC, GST_PAD_SOMETIMES, GST_STATIC_CAPS("audio/x-opus"));
-// H.264 comes out as matroskamux and mp4mux take it (avc, whole frames), so that recorders need
-// no parser; a decoder wants h264parse in front (decodebin adds it).
+// H.264 comes out as matroskamux and mp4mux take it (avc, whole frames, with the picture's size,
+// which h264parse reads from the SPS), so that recorders need no parser of their own; a decoder
+// wants byte-stream (decodebin adds another h264parse).
 #define CALL_BIN_H264_CAPS "video/x-h264, stream-format=(string)avc, alignment=(string)au"
 GstStaticPadTemplate videoSrcTemplate = GST_STATIC_PAD_TEMPLATE("video_%s", GST_PAD_SRC, GST_PAD_SOMETIMES,
                                                                 GST_STATIC_CAPS("video/x-vp8; " CALL_BIN_H264_CAPS));
@@ -195,12 +196,13 @@ struct ReceiveCodec {
     const char* encodingName;
     const char* kind;
     const char* depayloader;
-    const char* caps;  // what the depayloader must make, if it has a choice
+    const char* parser;  // after the depayloader, if any
+    const char* caps;    // what comes out, if there is a choice
 };
 constexpr ReceiveCodec kReceiveCodecs[] = {
-    {"OPUS", "audio", "rtpopusdepay", nullptr},
-    {"VP8", "video", "rtpvp8depay", nullptr},
-    {"H264", "video", "rtph264depay", CALL_BIN_H264_CAPS},
+    {"OPUS", "audio", "rtpopusdepay", nullptr, nullptr},
+    {"VP8", "video", "rtpvp8depay", nullptr, nullptr},
+    {"H264", "video", "rtph264depay", "h264parse", CALL_BIN_H264_CAPS},
 };
 
 enum class VideoCodec { Vp8, H264 };
@@ -354,7 +356,7 @@ GstElement* chainEnd(const SendSlot& slot)
 struct ReceiveChain {
     RefPtr<GstPad> webrtcPad;
     RefPtr<GstElement> tail;  // depayloader, or a fakesink for what callbin cannot unpack
-    RefPtr<GstElement> filter;  // after the depayloader, when its output is pinned
+    std::vector<RefPtr<GstElement>> after;  // after the depayloader: a parser, a capsfilter
     RefPtr<GstPad> demuxSink;
 };
 
@@ -1223,16 +1225,21 @@ static void onWebrtcPadAdded(GstElement* webrtc, GstPad* pad, gpointer data)
         gst_bin_add(GST_BIN(self), chain.tail.get());
         GstElement* end = chain.tail.get();
         bool linked = true;
-        if (codec->caps) {
-            chain.filter = makeElement(self, "capsfilter");
-            if (!chain.filter)
+        for (const char* factory : {codec->parser, codec->caps ? "capsfilter" : nullptr}) {
+            if (!factory)
+                continue;
+            RefPtr<GstElement> element = makeElement(self, factory);
+            if (!element)
                 return;
-            g_autoptr(GstCaps) pinned = gst_caps_from_string(codec->caps);
-            g_object_set(chain.filter.get(), "caps", pinned, nullptr);
-            gst_bin_add(GST_BIN(self), chain.filter.get());
-            linked = gst_element_link(chain.tail.get(), chain.filter.get());
-            gst_element_sync_state_with_parent(chain.filter.get());
-            end = chain.filter.get();
+            if (g_str_equal(factory, "capsfilter")) {
+                g_autoptr(GstCaps) pinned = gst_caps_from_string(codec->caps);
+                g_object_set(element.get(), "caps", pinned, nullptr);
+            }
+            gst_bin_add(GST_BIN(self), element.get());
+            linked = linked && gst_element_link(end, element.get());
+            gst_element_sync_state_with_parent(element.get());
+            end = element.get();
+            chain.after.push_back(std::move(element));
         }
         gst_element_sync_state_with_parent(chain.tail.get());
         g_autoptr(GstPad) depaySrc = gst_element_get_static_pad(end, "src");
@@ -1456,10 +1463,11 @@ static void destroyWebrtc(CallBin* self)
         state.negotiating = false;
     }
     for (ReceiveChain& chain : chains) {
-        for (auto* element : {&chain.tail, &chain.filter}) {
-            if (*element) {
-                gst_element_set_state(element->get(), GST_STATE_NULL);
-                gst_bin_remove(GST_BIN(self), element->get());
+        chain.after.insert(chain.after.begin(), chain.tail);
+        for (RefPtr<GstElement>& element : chain.after) {
+            if (element) {
+                gst_element_set_state(element.get(), GST_STATE_NULL);
+                gst_bin_remove(GST_BIN(self), element.get());
             }
         }
         if (chain.demuxSink)
