@@ -12,8 +12,8 @@
 // H.264 when the call negotiated it; see VideoOptions), written as they arrive, without
 // transcoding; it starts at 0. Its tracks are fixed when the recording starts, as soon as the far
 // end has joined the call (the streams it publishes are known then, before any media flows): a
-// recording started earlier waits for that moment, and a stream
-// published only later is not recorded. A track whose stream stops (video off) and starts again
+// recording started earlier waits for that moment, and a stream published only later is not
+// recorded. A track whose stream stops (video off) and starts again
 // has a gap there; a track that never had data is left out. Recording costs memory while a
 // recorded video stream is off (what the other tracks carry waits for it: about 4 kB/s of Opus).
 //
