@@ -3,16 +3,22 @@
  * @title: callbin
  *
  * callbin is one call's media: a webrtcbin (max-bundle, NACK on video, where audio has Opus's
- * in-band FEC instead; jitterbuffer latency tuned for calls) that a #CallSignaller drives. callbin never touches the network for signalling: the
- * signaller tells it to offer ("session-requested"), hands it the peer's descriptions and ICE
- * candidates, and carries callbin's own back to the peer (see lib/src/protocol/call_signaller.h).
+ * in-band FEC instead; jitterbuffer latency tuned for calls) that a #CallSignaller drives. callbin
+ * never touches the network for signalling: the signaller tells it to offer ("session-requested"),
+ * hands it the peer's descriptions and ICE candidates, and carries callbin's own back to the peer
+ * (see lib/src/protocol/call_signaller.h).
  *
  * Sending: each request sink pad `audio_%u` takes raw audio, which callbin converts to 48 kHz mono,
  * encodes with Opus (voice, 32 kb/s, 20 ms frames, in-band FEC) and sends on a sendrecv audio
  * transceiver of its own. Each request sink pad `video_%u` takes raw video, which callbin encodes
- * at its own size with VP8 tuned for calls (real time, 1 Mb/s constant bitrate, error resilient,
- * no periodic keyframes) and sends on a sendrecv video transceiver of its own (NACK on, 15-bit
- * picture ids). A keyframe is forced when the peer connection is connected (what the encoder
+ * at its own size and sends on a sendrecv video transceiver of its own (NACK on): with VP8 tuned
+ * for calls (real time, 1 Mb/s constant bitrate, error resilient, no periodic keyframes, 15-bit
+ * picture ids) or H.264 (openh264, constrained baseline, 1 Mb/s, no periodic keyframes, SPS and
+ * PPS before each keyframe). #CallBin:video-codecs lists the codecs callbin may send, in order of
+ * preference (VP8, then H.264, by default): its offer lists them in that order, and an answerer
+ * takes the first codec of the offer it may send, so the caller's preference decides; both
+ * directions of a call use that codec. The encoder is made when the call settles on its codec;
+ * what comes before is dropped. A keyframe is forced when the peer connection is connected (what the encoder
  * made before DTLS completed is lost) and whenever the far end asks for one (a PLI or FIR, which
  * rtpbin turns into a force-key-unit event that reaches the encoder). Request the pads before the
  * call is negotiated: webrtcbin 1.22 cannot add media to a call later. #CallBin:muted turns the
@@ -22,9 +28,10 @@
  *
  * Receiving: each remote stream comes out of a sometimes src pad named after its participant,
  * `audio_<participant>` or `video_<participant>` (the raw id with everything outside
- * [A-Za-z0-9_-] turned into '_'), carrying the encoded media (audio/x-opus, video/x-vp8) so that
- * recorders can mux it without transcoding; decoding is up to the application. After a lost
- * video packet nothing goes out until the next keyframe, which callbin asks the sender for. The pad's properties (participant-id, kind, stream-id,
+ * [A-Za-z0-9_-] turned into '_'), carrying the encoded media (audio/x-opus; video/x-vp8 or
+ * video/x-h264 in avc form, whole frames, parsed) so that recorders can mux it without transcoding;
+ * decoding is up to the application. After a lost video packet nothing goes out until the next
+ * keyframe, which callbin asks the sender for. The pad's properties (participant-id, kind, stream-id,
  * display-name) and a sticky "call-stream-info" event say whose stream it is. `pad-added` fires on
  * a streaming thread when the stream's first packet arrives. An unlinked pad drops its data and
  * stalls nothing.
@@ -89,8 +96,13 @@
  *     matroskamux name=mux offset-to-zero=true ! filesink location=call.mkv
  * ]| Answers the first incoming call and records the caller's audio and video as they arrive; the
  * file is finished however the call ends, and on Ctrl-C. In an application, connect to
- * `pad-added` and link each `audio_*` or `video_*` pad to a decoder (opusdec, vp8dec) or a muxer;
- * unlinked pads stall nothing.
+ * `pad-added` and link each `audio_*` or `video_*` pad to a decoder (opusdec; vp8dec, or
+ * h264parse ! openh264dec, or decodebin for either) or a muxer; unlinked pads stall nothing.
+ * |[
+ * gst-launch-1.0 -e v4l2src ! callbin name=call video-codecs=h264,vp8 \
+ *     server-url=http://127.0.0.1:8080/ access-token=$TOKEN target=8:acs:… \
+ *     call. ! video/x-h264 ! queue ! mux.video_%u  matroskamux name=mux ! filesink location=call.mkv
+ * ]| Calls a user preferring H.264, sends the camera and records the user's video untouched.
  */
 #include "call_bin.h"
 
@@ -104,6 +116,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -135,11 +148,14 @@ constexpr guint kFirstAudioPayloadType = 96;
 constexpr size_t kMaxAudioPads = 8;
 constexpr guint kFirstVideoPayloadType = 104;
 constexpr size_t kMaxVideoPads = 4;
-// VP8 for calls: about 1 Mb/s suits 640x480 at 30 frames a second.
-constexpr guint kVp8Bitrate = 1000000;
+// A video slot's H.264 payload type is its VP8 one plus this: 108 up.
+constexpr guint kH264PayloadTypeOffset = kMaxVideoPads;
+// VP8 and H.264 for calls: about 1 Mb/s suits 640x480 at 30 frames a second.
+constexpr guint kVideoBitrate = 1000000;
 // Periodic keyframes cost bitrate spikes for nothing in a call: the far end asks for one (PLI/FIR)
 // when it needs one, and callbin forces one when the connection comes up.
-constexpr gint kVp8KeyframeMaxDistance = 3000;
+constexpr guint kKeyframeMaxDistance = 3000;
+constexpr const char* kDefaultVideoCodecs = "vp8,h264";
 
 enum {
     PROP_0,
@@ -153,6 +169,7 @@ enum {
     PROP_ACCESS_TOKEN,
     PROP_TARGET,
     PROP_DISPLAY_NAME,
+    PROP_VIDEO_CODECS,
     N_PROPERTIES,
 };
 
@@ -170,19 +187,68 @@ GstStaticPadTemplate videoSinkTemplate =
     GST_STATIC_PAD_TEMPLATE("video_%u", GST_PAD_SINK, GST_PAD_REQUEST, GST_STATIC_CAPS("video/x-raw"));
 GstStaticPadTemplate audioSrcTemplate =
     GST_STATIC_PAD_TEMPLATE("audio_%s", GST_PAD_SRC, GST_PAD_SOMETIMES, GST_STATIC_CAPS("audio/x-opus"));
-GstStaticPadTemplate videoSrcTemplate =
-    GST_STATIC_PAD_TEMPLATE("video_%s", GST_PAD_SRC, GST_PAD_SOMETIMES, GST_STATIC_CAPS("video/x-vp8"));
+// H.264 comes out as matroskamux and mp4mux take it (avc, whole frames, with the picture's size,
+// which h264parse reads from the SPS), so that recorders need no parser of their own; a decoder
+// wants byte-stream (decodebin adds another h264parse).
+#define CALL_BIN_H264_CAPS "video/x-h264, stream-format=(string)avc, alignment=(string)au"
+GstStaticPadTemplate videoSrcTemplate = GST_STATIC_PAD_TEMPLATE("video_%s", GST_PAD_SRC, GST_PAD_SOMETIMES,
+                                                                GST_STATIC_CAPS("video/x-vp8; " CALL_BIN_H264_CAPS));
 
 // How a received stream is unpacked, by its RTP encoding name. Decoding is the application's.
 struct ReceiveCodec {
     const char* encodingName;
     const char* kind;
     const char* depayloader;
+    const char* parser;  // after the depayloader, if any
+    const char* caps;    // what comes out, if there is a choice
 };
 constexpr ReceiveCodec kReceiveCodecs[] = {
-    {"OPUS", "audio", "rtpopusdepay"},
-    {"VP8", "video", "rtpvp8depay"},
+    {"OPUS", "audio", "rtpopusdepay", nullptr, nullptr},
+    {"VP8", "video", "rtpvp8depay", nullptr, nullptr},
+    {"H264", "video", "rtph264depay", "h264parse", CALL_BIN_H264_CAPS},
 };
+
+enum class VideoCodec { Vp8, H264 };
+
+struct VideoCodecName {
+    VideoCodec codec;
+    const char* name;          // in #CallBin:video-codecs
+    const char* encodingName;  // in SDP
+};
+constexpr VideoCodecName kVideoCodecNames[] = {
+    {VideoCodec::Vp8, "vp8", "VP8"},
+    {VideoCodec::H264, "h264", "H264"},
+};
+
+const VideoCodecName& nameOf(VideoCodec codec)
+{
+    return codec == VideoCodec::Vp8 ? kVideoCodecNames[0] : kVideoCodecNames[1];
+}
+
+// "vp8,h264" (any case, blanks around names allowed) as codecs in order; empty when the text
+// names no codec, an unknown one, or one twice.
+std::vector<VideoCodec> parseVideoCodecs(const char* text)
+{
+    std::vector<VideoCodec> codecs;
+    g_auto(GStrv) names = g_strsplit(text ? text : "", ",", -1);
+    for (gchar** name = names; *name; ++name) {
+        g_strstrip(*name);
+        auto known = std::find_if(std::begin(kVideoCodecNames), std::end(kVideoCodecNames),
+                                  [&](const VideoCodecName& codec) { return g_ascii_strcasecmp(codec.name, *name) == 0; });
+        if (known == std::end(kVideoCodecNames) || std::find(codecs.begin(), codecs.end(), known->codec) != codecs.end())
+            return {};
+        codecs.push_back(known->codec);
+    }
+    return codecs;
+}
+
+std::string videoCodecsText(const std::vector<VideoCodec>& codecs)
+{
+    std::string text;
+    for (VideoCodec codec : codecs)
+        text += (text.empty() ? "" : ",") + std::string(nameOf(codec).name);
+    return text;
+}
 
 enum class Kind { Audio, Video };
 
@@ -199,12 +265,41 @@ RefPtr<GstCaps> opusRtpCaps(guint payloadType)
                                                       "payload", G_TYPE_INT, gint(payloadType), nullptr));
 }
 
-RefPtr<GstCaps> vp8RtpCaps(guint payloadType)
+// With `formatParameters`, H.264's as browsers offer and expect it: non-interleaved packets
+// (FU-A, what rtph264pay makes) of constrained baseline up to level 3.1, which every WebRTC
+// endpoint decodes. Without, only what webrtcbin must match the sent packets against: the
+// payloader names the profile-level-id of its SPS (openh264 says 42c01e for 640x480), which as
+// a string differs from the negotiated one although it is what was negotiated.
+RefPtr<GstCaps> videoRtpCaps(VideoCodec codec, guint payloadType, bool formatParameters = true)
 {
-    return RefPtr<GstCaps>::adopt(gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, "video",
-                                                      "encoding-name", G_TYPE_STRING, "VP8", "clock-rate",
-                                                      G_TYPE_INT, 90000, "payload", G_TYPE_INT, gint(payloadType),
-                                                      nullptr));
+    auto caps = RefPtr<GstCaps>::adopt(gst_caps_new_simple(
+        "application/x-rtp", "media", G_TYPE_STRING, "video", "encoding-name", G_TYPE_STRING,
+        nameOf(codec).encodingName, "clock-rate", G_TYPE_INT, 90000, "payload", G_TYPE_INT, gint(payloadType), nullptr));
+    if (codec == VideoCodec::H264 && formatParameters)
+        gst_caps_set_simple(caps.get(), "packetization-mode", G_TYPE_STRING, "1", "profile-level-id", G_TYPE_STRING,
+                            "42e01f", "level-asymmetry-allowed", G_TYPE_STRING, "1", nullptr);
+    return caps;
+}
+
+// A video slot's payload type for `codec`, from the slot's VP8 one.
+guint videoPayloadType(guint vp8PayloadType, VideoCodec codec)
+{
+    return codec == VideoCodec::Vp8 ? vp8PayloadType : vp8PayloadType + kH264PayloadTypeOffset;
+}
+
+// What a video transceiver offers: each codec in order of preference, the preferred one first
+// (webrtcbin 1.22 gives only the first an RTX payload type). `ssrc`, when not 0, goes on the
+// first alone: webrtcbin writes the a=ssrc lines once per structure that names one.
+RefPtr<GstCaps> videoOfferCaps(const std::vector<VideoCodec>& codecs, guint vp8PayloadType, guint ssrc)
+{
+    auto caps = RefPtr<GstCaps>::adopt(gst_caps_new_empty());
+    for (VideoCodec codec : codecs) {
+        RefPtr<GstCaps> one = videoRtpCaps(codec, videoPayloadType(vp8PayloadType, codec));
+        if (ssrc && gst_caps_is_empty(caps.get()))
+            gst_caps_set_simple(one.get(), "ssrc", G_TYPE_UINT, ssrc, nullptr);
+        gst_caps_append(caps.get(), one.release());
+    }
+    return caps;
 }
 
 // NACK (and the RTX stream webrtcbin adds with it) for video only: a lost video packet spoils frames
@@ -216,18 +311,25 @@ gboolean nackFor(Kind kind)
     return kind == Kind::Video;
 }
 
-RefPtr<GstCaps> rtpCaps(Kind kind, guint payloadType)
+// A receive-only transceiver's caps for an offer of callbin's own.
+RefPtr<GstCaps> receiveCaps(Kind kind, const std::vector<VideoCodec>& videoCodecs)
 {
-    return kind == Kind::Audio ? opusRtpCaps(payloadType) : vp8RtpCaps(payloadType);
+    return kind == Kind::Audio ? opusRtpCaps(kFirstAudioPayloadType)
+                               : videoOfferCaps(videoCodecs, kFirstVideoPayloadType, 0);
 }
 
-// One request sink pad and the encoding chain behind it.
+// One request sink pad and the encoding chain behind it. An audio slot's chain is whole from the
+// start, Opus to its RTP capsfilter. A video slot's is raw video (queue, videoconvert) until the
+// call's codec is settled: then the encoder, payloader and RTP capsfilter of that codec join it
+// (`codecElements`), for this call only.
 struct SendSlot {
     Kind kind = Kind::Audio;
     RefPtr<GstPad> ghost;
-    std::vector<RefPtr<GstElement>> elements;  // in link order
-    RefPtr<GstElement> volume;                 // audio: mute
-    RefPtr<GstElement> encoder;                // video: where forced keyframes go
+    std::vector<RefPtr<GstElement>> elements;       // in link order
+    std::vector<RefPtr<GstElement>> codecElements;  // video, in link order, for the current call
+    RefPtr<GstElement> volume;                      // audio: mute
+    RefPtr<GstElement> encoder;                     // video: where forced keyframes go, once settled
+    // Audio: Opus's. Video: VP8's; H.264 has its own (videoPayloadType).
     guint payloadType = 0;
     // Fixed up front, so that the offer names it (a=ssrc … msid:) before the first packet: the far
     // end maps each stream to its msid by SSRC, which tells a participant's streams apart.
@@ -235,11 +337,21 @@ struct SendSlot {
     RefPtr<GstPad> webrtcPad;  // the sink pad of the current webrtcbin it feeds
 };
 
-RefPtr<GstCaps> slotCaps(const SendSlot& slot)
+// The RTP caps at the end of a slot's chain (video: once its codec is settled).
+RefPtr<GstCaps> slotCaps(const SendSlot& slot, VideoCodec codec = VideoCodec::Vp8, guint payloadType = 0)
 {
-    RefPtr<GstCaps> caps = rtpCaps(slot.kind, slot.payloadType);
+    RefPtr<GstCaps> caps = slot.kind == Kind::Audio ? opusRtpCaps(slot.payloadType)
+                                                    : videoRtpCaps(codec, payloadType, false);
     gst_caps_set_simple(caps.get(), "ssrc", G_TYPE_UINT, slot.ssrc, nullptr);
     return caps;
+}
+
+// The element at the end of a slot's chain, whose src pad feeds webrtcbin; null for a video slot
+// whose codec is not settled yet.
+GstElement* chainEnd(const SendSlot& slot)
+{
+    const auto& chain = slot.kind == Kind::Audio ? slot.elements : slot.codecElements;
+    return chain.empty() ? nullptr : chain.back().get();
 }
 
 // One webrtcbin src pad and the depayloader behind it; or, with neither, the demuxer sink pad of
@@ -247,6 +359,7 @@ RefPtr<GstCaps> slotCaps(const SendSlot& slot)
 struct ReceiveChain {
     RefPtr<GstPad> webrtcPad;
     RefPtr<GstElement> tail;  // depayloader, or a fakesink for what callbin cannot unpack
+    std::vector<RefPtr<GstElement>> after;  // after the depayloader: a parser, a capsfilter
     RefPtr<GstPad> demuxSink;
 };
 
@@ -291,6 +404,10 @@ struct CallBinState {
     guint latency = kDefaultLatency;
     std::string stunServer;
     bool muted = kDefaultMuted;
+    // #CallBin:video-codecs as given, and as understood: empty when it names no codec callbin
+    // knows (then the next call fails to start, saying so).
+    std::string videoCodecsSetting = kDefaultVideoCodecs;
+    std::vector<VideoCodec> videoCodecs = parseVideoCodecs(kDefaultVideoCodecs);
 
     RefPtr<GstElement> demux;
     // The webrtcbin of the current call; a new one for each call (webrtcbin 1.22 can neither
@@ -562,8 +679,10 @@ static void onSessionRequested(CallSignaller*, const gchar* peerId, const gchar*
     CallBinState& state = *self->state;
     guint64 generation = 0;
     bool addReceivers = false;
+    std::vector<VideoCodec> videoCodecs;
     {
         std::lock_guard lock(state.mutex);
+        videoCodecs = state.videoCodecs;
         if (state.negotiating) {
             GST_WARNING_OBJECT(self, "ignoring a session request for %s: already negotiated with %s", peerId,
                                state.peerId.c_str());
@@ -583,8 +702,7 @@ static void onSessionRequested(CallSignaller*, const gchar* peerId, const gchar*
     if (addReceivers) {
         // Nothing to send: offer to receive audio and video anyway, as a recorder wants.
         for (Kind kind : {Kind::Audio, Kind::Video}) {
-            RefPtr<GstCaps> caps =
-                rtpCaps(kind, kind == Kind::Audio ? kFirstAudioPayloadType : kFirstVideoPayloadType);
+            RefPtr<GstCaps> caps = receiveCaps(kind, videoCodecs);
             GstWebRTCRTPTransceiver* transceiver = nullptr;
             g_signal_emit_by_name(current.webrtc.get(), "add-transceiver",
                                   GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps.get(), &transceiver);
@@ -594,6 +712,8 @@ static void onSessionRequested(CallSignaller*, const gchar* peerId, const gchar*
             }
         }
     }
+    // Video slots stay unlinked until the answer says which codec: a linked encoder's caps would be
+    // all that webrtcbin offers.
     if (!linkSendSlots(self))
         return;
     auto offered = RefPtr<GstPromise>::adopt(newPromise(self, generation, peerId, onOfferCreated));
@@ -613,25 +733,62 @@ static int offeredPayloadType(const GstSDPMedia* media, const char* encodingName
     return -1;
 }
 
-// An offer that did not come from another callbin (a browser's: Opus on 111, VP8 on 96, among many
-// codecs) numbers Opus and VP8 its own way. webrtcbin 1.22 neither matches a transceiver whose
-// codec preferences carry another payload type (it adds a receive-only one instead, and nothing
-// is sent) nor renumbers what it sends: so each send slot takes the payload type of its m-line
-// (the n-th of its kind) in the caps at the end of its chain, its payloader (which writes it in
-// every packet from now on) and its transceiver's codec preferences, before the offer is set and
-// before the slot is linked to webrtcbin (see linkSendSlots). The caps the chain already made
-// (kept on its unlinked end until the link) get the new payload type too: they are what webrtcbin
-// sees first once linked, before the payloader's own renegotiated caps. On the signaller's thread, once negotiating is set: no
-// slot comes or goes meanwhile. Offers from callbin itself keep its numbering: nothing changes.
-static void adoptOfferPayloadTypes(CallBin* self, const GstSDPMessage* offer)
+// The codec a video m-line settles on: its first format (in its order: the offerer's preference,
+// or the one an answer kept) that callbin may send, with that format's payload type. H.264 only
+// in packetization mode 1, the only one rtph264pay makes; what callbin sends, constrained
+// baseline, every H.264 profile decodes.
+static std::optional<std::pair<VideoCodec, guint>> videoCodecOf(const GstSDPMedia* media,
+                                                                const std::vector<VideoCodec>& allowed)
+{
+    for (guint i = 0; i < gst_sdp_media_formats_len(media); ++i) {
+        int payloadType = atoi(gst_sdp_media_get_format(media, i));
+        g_autoptr(GstCaps) caps = gst_sdp_media_get_caps_from_media(media, payloadType);
+        if (!caps || gst_caps_is_empty(caps))
+            continue;
+        const GstStructure* format = gst_caps_get_structure(caps, 0);
+        const char* name = gst_structure_get_string(format, "encoding-name");
+        for (VideoCodec codec : allowed) {
+            if (!name || g_ascii_strcasecmp(name, nameOf(codec).encodingName) != 0)
+                continue;
+            if (codec == VideoCodec::H264 && g_strcmp0(gst_structure_get_string(format, "packetization-mode"), "1") != 0)
+                continue;
+            return std::make_pair(codec, guint(payloadType));
+        }
+    }
+    return std::nullopt;
+}
+
+static bool settleVideoSlot(CallBin* self, SendSlot& slot, VideoCodec codec, guint payloadType);
+static void dropVideoEncoder(CallBin* self, SendSlot& slot);
+
+// An offer that did not come from another callbin (a browser's: Opus on 111, VP8 on 96, H.264 on
+// 102, among many codecs) numbers its codecs its own way. webrtcbin 1.22 neither matches a
+// transceiver whose codec preferences carry another payload type (it adds a receive-only one
+// instead, and nothing is sent) nor renumbers what it sends: so each send slot takes the payload
+// type of its m-line (the n-th of its kind), before the offer is set.
+//
+// An audio slot's chain already runs: the payload type goes into the caps at the end of its
+// chain, its payloader (which writes it in every packet from now on) and its transceiver's codec
+// preferences, before the slot is linked to webrtcbin (see linkSendSlots). The caps the chain
+// already made (kept on its unlinked end until the link) get the new payload type too: they are
+// what webrtcbin sees first once linked, before the payloader's own renegotiated caps.
+//
+// A video slot settles here on the offer's codec (videoCodecOf), and its encoder is built for it
+// with the offer's payload type and linked (settleVideoSlot): the peer preferred that codec. A
+// video m-line with no codec callbin may send leaves its slot unlinked: the m-line is answered by
+// a receive-only transceiver of webrtcbin's own. On the signaller's thread, once negotiating is
+// set: no slot comes or goes meanwhile. Offers from callbin itself keep its numbering.
+static bool adoptOffer(CallBin* self, const GstSDPMessage* offer)
 {
     CallBinState& state = *self->state;
     std::lock_guard structure(state.structureMutex);
     std::vector<SendSlot*> slots;
+    std::vector<VideoCodec> videoCodecs;
     {
         std::lock_guard lock(state.mutex);
         for (auto& slot : state.sendSlots)
             slots.push_back(slot.get());
+        videoCodecs = state.videoCodecs;
     }
     for (Kind kind : {Kind::Audio, Kind::Video}) {
         auto slot = std::find_if(slots.begin(), slots.end(), [&](SendSlot* s) { return s->kind == kind; });
@@ -639,11 +796,25 @@ static void adoptOfferPayloadTypes(CallBin* self, const GstSDPMessage* offer)
             const GstSDPMedia* media = gst_sdp_message_get_media(offer, i);
             if (g_strcmp0(gst_sdp_media_get_media(media), kindName(kind)) != 0)
                 continue;
-            int payloadType = offeredPayloadType(media, kind == Kind::Audio ? "OPUS" : "VP8");
+            if (kind == Kind::Video) {
+                auto chosen = videoCodecOf(media, videoCodecs);
+                if (!chosen) {
+                    GST_WARNING_OBJECT(self, "video m-line %u offers no codec of '%s': %s is not sent", i,
+                                       videoCodecsText(videoCodecs).c_str(), GST_PAD_NAME((*slot)->ghost.get()));
+                } else {
+                    GST_INFO_OBJECT(self, "video m-line %u: sending %s on payload type %u", i,
+                                    nameOf(chosen->first).encodingName, chosen->second);
+                    if (!settleVideoSlot(self, **slot, chosen->first, chosen->second))
+                        return false;
+                }
+                slot = std::find_if(std::next(slot), slots.end(), [&](SendSlot* s) { return s->kind == kind; });
+                continue;
+            }
+            int payloadType = offeredPayloadType(media, "OPUS");
             if (payloadType >= 0 && guint(payloadType) != (*slot)->payloadType) {
                 GST_INFO_OBJECT(self, "%s m-line %u: sending on payload type %d instead of %u", kindName(kind), i,
                                 payloadType, (*slot)->payloadType);
-                RefPtr<GstCaps> caps = rtpCaps(kind, guint(payloadType));
+                RefPtr<GstCaps> caps = opusRtpCaps(guint(payloadType));
                 // The payloader, then the capsfilter that ends the slot's chain.
                 size_t count = (*slot)->elements.size();
                 g_object_set((*slot)->elements[count - 1].get(), "caps", caps.get(), nullptr);
@@ -667,6 +838,60 @@ static void adoptOfferPayloadTypes(CallBin* self, const GstSDPMessage* offer)
             slot = std::find_if(std::next(slot), slots.end(), [&](SendSlot* s) { return s->kind == kind; });
         }
     }
+    return true;
+}
+
+// The answer to callbin's own offer says which codec each video m-line uses: its first format
+// callbin offered (a callbin answers with one; a browser with those it shares, in the offer's
+// order). Each video slot finds its m-line by the SSRC the offer named for it, and is settled
+// (settleVideoSlot) before the answer is set. On the signaller's thread.
+static bool adoptAnswer(CallBin* self, GstElement* webrtc, const GstSDPMessage* answer)
+{
+    CallBinState& state = *self->state;
+    std::lock_guard structure(state.structureMutex);
+    std::vector<SendSlot*> slots;
+    std::vector<VideoCodec> videoCodecs;
+    {
+        std::lock_guard lock(state.mutex);
+        for (auto& slot : state.sendSlots)
+            if (slot->kind == Kind::Video && slot->codecElements.empty())
+                slots.push_back(slot.get());
+        videoCodecs = state.videoCodecs;
+    }
+    if (slots.empty())
+        return true;
+    GstWebRTCSessionDescription* offer = nullptr;
+    g_object_get(webrtc, "pending-local-description", &offer, nullptr);
+    if (!offer)
+        return true;
+    for (SendSlot* slot : slots) {
+        std::string prefix = std::to_string(slot->ssrc) + " ";
+        std::optional<guint> mline;
+        for (guint i = 0; i < gst_sdp_message_medias_len(offer->sdp) && !mline; ++i) {
+            const GstSDPMedia* media = gst_sdp_message_get_media(offer->sdp, i);
+            for (guint j = 0; j < gst_sdp_media_attributes_len(media) && !mline; ++j) {
+                const GstSDPAttribute* attribute = gst_sdp_media_get_attribute(media, j);
+                if (g_strcmp0(attribute->key, "ssrc") == 0 && g_str_has_prefix(attribute->value, prefix.c_str()))
+                    mline = i;
+            }
+        }
+        if (!mline || *mline >= gst_sdp_message_medias_len(answer))
+            continue;
+        auto chosen = videoCodecOf(gst_sdp_message_get_media(answer, *mline), videoCodecs);
+        if (!chosen) {
+            GST_WARNING_OBJECT(self, "the answer's video m-line %u has no codec of '%s': %s is not sent", *mline,
+                               videoCodecsText(videoCodecs).c_str(), GST_PAD_NAME(slot->ghost.get()));
+            continue;
+        }
+        GST_INFO_OBJECT(self, "video m-line %u: sending %s on payload type %u", *mline,
+                        nameOf(chosen->first).encodingName, chosen->second);
+        if (!settleVideoSlot(self, *slot, chosen->first, chosen->second)) {
+            gst_webrtc_session_description_free(offer);
+            return false;
+        }
+    }
+    gst_webrtc_session_description_free(offer);
+    return true;
 }
 
 static void onSessionDescription(CallSignaller*, const gchar* peerId, const gchar* type, const gchar* sdp,
@@ -696,11 +921,13 @@ static void onSessionDescription(CallSignaller*, const gchar* peerId, const gcha
             std::lock_guard lock(self->state->mutex);
             self->state->negotiating = true;
         }
-        adoptOfferPayloadTypes(self, message);
-        if (!linkSendSlots(self)) {
+        if (!adoptOffer(self, message) || !linkSendSlots(self)) {
             gst_sdp_message_free(message);
             return;
         }
+    } else if (!adoptAnswer(self, current.webrtc.get(), message)) {
+        gst_sdp_message_free(message);
+        return;
     }
     GST_INFO_OBJECT(self, "%s from %s", type, peerId);
     GstWebRTCSessionDescription* description = gst_webrtc_session_description_new(
@@ -892,7 +1119,7 @@ static void forceKeyframes(GstElement* element, gpointer)
     {
         std::lock_guard lock(self->state->mutex);
         for (auto& slot : self->state->sendSlots) {
-            if (slot->kind == Kind::Video)
+            if (slot->kind == Kind::Video && slot->encoder)
                 pads.push_back(RefPtr<GstPad>::adopt(gst_element_get_static_pad(slot->encoder.get(), "src")));
         }
     }
@@ -1011,12 +1238,30 @@ static void onWebrtcPadAdded(GstElement* webrtc, GstPad* pad, gpointer data)
         if (g_str_equal(codec->kind, "video"))
             g_object_set(chain.tail.get(), "request-keyframe", TRUE, "wait-for-keyframe", TRUE, nullptr);
         gst_bin_add(GST_BIN(self), chain.tail.get());
+        GstElement* end = chain.tail.get();
+        bool linked = true;
+        for (const char* factory : {codec->parser, codec->caps ? "capsfilter" : nullptr}) {
+            if (!factory)
+                continue;
+            RefPtr<GstElement> element = makeElement(self, factory);
+            if (!element)
+                return;
+            if (g_str_equal(factory, "capsfilter")) {
+                g_autoptr(GstCaps) pinned = gst_caps_from_string(codec->caps);
+                g_object_set(element.get(), "caps", pinned, nullptr);
+            }
+            gst_bin_add(GST_BIN(self), element.get());
+            linked = linked && gst_element_link(end, element.get());
+            gst_element_sync_state_with_parent(element.get());
+            end = element.get();
+            chain.after.push_back(std::move(element));
+        }
         gst_element_sync_state_with_parent(chain.tail.get());
-        g_autoptr(GstPad) depaySrc = gst_element_get_static_pad(chain.tail.get(), "src");
+        g_autoptr(GstPad) depaySrc = gst_element_get_static_pad(end, "src");
         // Stored before any data: it follows stream-start, caps and segment to the demuxer.
         gst_pad_store_sticky_event(depaySrc, calling::detail::newStreamInfoEvent(info).get());
         chain.demuxSink = RefPtr<GstPad>::adopt(gst_element_request_pad_simple(demux.get(), "sink_%u"));
-        if (!chain.demuxSink || gst_pad_link(depaySrc, chain.demuxSink.get()) != GST_PAD_LINK_OK) {
+        if (!linked || !chain.demuxSink || gst_pad_link(depaySrc, chain.demuxSink.get()) != GST_PAD_LINK_OK) {
             GST_ELEMENT_ERROR(self, CORE, PAD, ("Could not route a remote stream."),
                               ("linking %s to the participant demuxer failed", codec->depayloader));
             return;
@@ -1091,7 +1336,14 @@ static void onParticipantStreamEnded(GstElement*, const gchar* participantId, co
 // is negotiated.
 static bool attachSendSlot(CallBin* self, GstElement* webrtc, SendSlot& slot)
 {
-    RefPtr<GstCaps> caps = slotCaps(slot);
+    std::vector<VideoCodec> videoCodecs;
+    {
+        std::lock_guard lock(self->state->mutex);
+        videoCodecs = self->state->videoCodecs;
+    }
+    // A video slot offers every codec of #CallBin:video-codecs until the call settles on one.
+    RefPtr<GstCaps> caps =
+        slot.kind == Kind::Audio ? slotCaps(slot) : videoOfferCaps(videoCodecs, slot.payloadType, slot.ssrc);
     GstPadTemplate* templ = gst_element_class_get_pad_template(GST_ELEMENT_GET_CLASS(webrtc), "sink_%u");
     // Requesting with caps makes webrtcbin create a transceiver of that kind for this pad alone.
     slot.webrtcPad = RefPtr<GstPad>::adopt(gst_element_request_pad(webrtc, templ, nullptr, caps.get()));
@@ -1107,15 +1359,17 @@ static bool attachSendSlot(CallBin* self, GstElement* webrtc, SendSlot& slot)
     // codec with our payload type even before the first buffer has given the pad caps.
     if (transceiver)
         g_object_set(transceiver, "do-nack", nackFor(slot.kind), "codec-preferences", caps.get(), nullptr);
-    // Linked when the call is negotiated (linkSendSlots), once the payload type is settled.
+    // Linked when the call is negotiated (linkSendSlots, settleVideoSlot), once the payload type
+    // (and codec) is settled.
     return true;
 }
 
-// Links each send slot to its webrtcbin sink pad when the negotiation starts: before callbin's
-// offer, or once a peer's offer gave the payload types (adoptOfferPayloadTypes). Until then what
-// the encoders make is dropped (dropUntilLinked), and no caps whose payload type may still change
-// reach webrtcbin, which checks the answer's codec preferences against the caps its sink pad got
-// last and rejects the m-line when they differ. On the signaller's thread.
+// Links each audio slot to its webrtcbin sink pad when the negotiation starts: before callbin's
+// offer, or once a peer's offer gave the payload types (adoptOffer). Until then what the encoders
+// make is dropped (dropUntilLinked), and no caps whose payload type may still change reach
+// webrtcbin, which checks the answer's codec preferences against the caps its sink pad got last
+// and rejects the m-line when they differ. Video slots are linked when their codec is settled
+// (settleVideoSlot). On the signaller's thread.
 static bool linkSendSlots(CallBin* self)
 {
     CallBinState& state = *self->state;
@@ -1127,7 +1381,9 @@ static bool linkSendSlots(CallBin* self)
             slots.push_back(slot.get());
     }
     for (SendSlot* slot : slots) {
-        g_autoptr(GstPad) src = gst_element_get_static_pad(slot->elements.back().get(), "src");
+        if (slot->kind != Kind::Audio)
+            continue;
+        g_autoptr(GstPad) src = gst_element_get_static_pad(chainEnd(*slot), "src");
         if (!slot->webrtcPad || gst_pad_is_linked(src))
             continue;
         if (gst_pad_link(src, slot->webrtcPad.get()) != GST_PAD_LINK_OK) {
@@ -1238,9 +1494,12 @@ static void destroyWebrtc(CallBin* self)
         state.negotiating = false;
     }
     for (ReceiveChain& chain : chains) {
-        if (chain.tail) {
-            gst_element_set_state(chain.tail.get(), GST_STATE_NULL);
-            gst_bin_remove(GST_BIN(self), chain.tail.get());
+        chain.after.insert(chain.after.begin(), chain.tail);
+        for (RefPtr<GstElement>& element : chain.after) {
+            if (element) {
+                gst_element_set_state(element.get(), GST_STATE_NULL);
+                gst_bin_remove(GST_BIN(self), element.get());
+            }
         }
         if (chain.demuxSink)
             gst_element_release_request_pad(demux.get(), chain.demuxSink.get());
@@ -1250,12 +1509,14 @@ static void destroyWebrtc(CallBin* self)
         return;
     g_signal_handlers_disconnect_by_data(webrtc.get(), self);
     for (SendSlot* slot : slots) {
-        if (!slot->webrtcPad)
-            continue;
-        g_autoptr(GstPad) src = gst_element_get_static_pad(slot->elements.back().get(), "src");
-        if (gst_pad_is_linked(src))
-            gst_pad_unlink(src, slot->webrtcPad.get());
+        if (GstElement* end = chainEnd(*slot); end && slot->webrtcPad) {
+            g_autoptr(GstPad) src = gst_element_get_static_pad(end, "src");
+            if (gst_pad_is_linked(src))
+                gst_pad_unlink(src, slot->webrtcPad.get());
+        }
         slot->webrtcPad.reset();
+        // The next call may settle on another codec.
+        dropVideoEncoder(self, *slot);
     }
     // The pitfall that leaks webrtcbin's fds is removing it while it still runs: NULL first.
     gst_element_set_state(webrtc.get(), GST_STATE_NULL);
@@ -1344,36 +1605,171 @@ static bool buildAudioChain(CallBin* self, SendSlot& slot, bool muted)
     return true;
 }
 
-// The encoding chain of a video_%u pad: VP8 tuned for real time, at the sender's size.
+// The start of a video_%u pad's encoding chain: raw video at the sender's size, for the encoder
+// the call settles on (settleVideoSlot). Until then its frames are dropped (dropUntilLinked).
 static bool buildVideoChain(CallBin* self, SendSlot& slot)
 {
-    for (const char* factory : {"queue", "videoconvert", "vp8enc", "rtpvp8pay"}) {
+    for (const char* factory : {"queue", "videoconvert"}) {
         RefPtr<GstElement> element = makeElement(self, factory);
         if (!element)
             return false;
         slot.elements.push_back(std::move(element));
     }
     GstElement* queue = slot.elements[0].get();
-    slot.encoder = slot.elements[2];
-    GstElement* payloader = slot.elements[3].get();
-
     // The camera never waits for the encoder: when it falls behind, the oldest frame goes.
     g_object_set(queue, "max-size-buffers", 2u, "max-size-bytes", 0u, "max-size-time", guint64(0), nullptr);
     gst_util_set_object_arg(G_OBJECT(queue), "leaky", "downstream");
-    // Real time (deadline 1), fast (cpu-used), constant bitrate with a short client buffer, error
-    // resilient so a lost packet spoils less, keyframes only when needed and none too big.
-    GObject* encoder = G_OBJECT(slot.encoder.get());
-    gst_util_set_object_arg(encoder, "end-usage", "cbr");
-    gst_util_set_object_arg(encoder, "error-resilient", "default");
-    g_object_set(encoder, "deadline", gint64(1), "cpu-used", 8, "threads", 2, "target-bitrate", gint(kVp8Bitrate),
-                 "keyframe-max-dist", kVp8KeyframeMaxDistance, "buffer-size", 1000, "buffer-initial-size", 500,
-                 "buffer-optimal-size", 600, "max-intra-bitrate", 300, "lag-in-frames", 0, nullptr);
-    // 15-bit picture ids let the far end tell which frames a loss broke.
-    gst_util_set_object_arg(G_OBJECT(payloader), "picture-id-mode", "15-bit");
-    g_object_set(payloader, "pt", slot.payloadType, "ssrc", slot.ssrc, nullptr);
-    g_autoptr(GstPad) encoderSrc = gst_element_get_static_pad(slot.encoder.get(), "src");
-    gst_pad_add_probe(encoderSrc, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, stampKeyframeRequest, nullptr, nullptr);
+    g_autoptr(GstPad) rawSrc = gst_element_get_static_pad(slot.elements[1].get(), "src");
+    gst_pad_add_probe(rawSrc, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                      dropUntilLinked, nullptr, nullptr);
     return true;
+}
+
+// VP8 tuned for calls: real time (deadline 1), fast (cpu-used), constant bitrate with a short
+// client buffer, error resilient so a lost packet spoils less, keyframes only when needed and
+// none too big; 15-bit picture ids let the far end tell which frames a loss broke.
+static bool makeVp8Encoder(CallBin* self, SendSlot& slot, guint payloadType, std::vector<RefPtr<GstElement>>& chain)
+{
+    RefPtr<GstElement> encoder = makeElement(self, "vp8enc");
+    RefPtr<GstElement> payloader = makeElement(self, "rtpvp8pay");
+    if (!encoder || !payloader)
+        return false;
+    GObject* vp8 = G_OBJECT(encoder.get());
+    gst_util_set_object_arg(vp8, "end-usage", "cbr");
+    gst_util_set_object_arg(vp8, "error-resilient", "default");
+    g_object_set(vp8, "deadline", gint64(1), "cpu-used", 8, "threads", 2, "target-bitrate", gint(kVideoBitrate),
+                 "keyframe-max-dist", gint(kKeyframeMaxDistance), "buffer-size", 1000, "buffer-initial-size", 500,
+                 "buffer-optimal-size", 600, "max-intra-bitrate", 300, "lag-in-frames", 0, nullptr);
+    gst_util_set_object_arg(G_OBJECT(payloader.get()), "picture-id-mode", "15-bit");
+    g_object_set(payloader.get(), "pt", payloadType, "ssrc", slot.ssrc, nullptr);
+    chain = {encoder, payloader};
+    return true;
+}
+
+// H.264 (openh264) tuned for calls: constrained baseline (what every WebRTC endpoint decodes), 1
+// Mb/s with the bitrate rate control, low complexity for real time, no periodic keyframes (as
+// VP8). rtph264pay sends SPS and PPS before every keyframe (config-interval -1), so a far end
+// that joins or lost packets decodes from the next keyframe on, and sends each frame as it
+// comes (zero-latency aggregation).
+static bool makeH264Encoder(CallBin* self, SendSlot& slot, guint payloadType, std::vector<RefPtr<GstElement>>& chain)
+{
+    RefPtr<GstElement> encoder = makeElement(self, "openh264enc");
+    RefPtr<GstElement> filter = makeElement(self, "capsfilter");
+    RefPtr<GstElement> payloader = makeElement(self, "rtph264pay");
+    if (!encoder || !filter || !payloader)
+        return false;
+    GObject* h264 = G_OBJECT(encoder.get());
+    gst_util_set_object_arg(h264, "rate-control", "bitrate");
+    gst_util_set_object_arg(h264, "complexity", "low");
+    gst_util_set_object_arg(h264, "usage-type", "camera");
+    g_object_set(h264, "bitrate", kVideoBitrate, "gop-size", kKeyframeMaxDistance, "multi-thread", 2u, nullptr);
+    g_autoptr(GstCaps) h264Caps = gst_caps_from_string(
+        "video/x-h264, profile=(string)constrained-baseline, stream-format=(string)byte-stream, alignment=(string)au");
+    g_object_set(filter.get(), "caps", h264Caps, nullptr);
+    gst_util_set_object_arg(G_OBJECT(payloader.get()), "aggregate-mode", "zero-latency");
+    g_object_set(payloader.get(), "config-interval", -1, "pt", payloadType, "ssrc", slot.ssrc, nullptr);
+    chain = {encoder, filter, payloader};
+    return true;
+}
+
+// rtph264pay's caps name the SPS's profile-level-id and the parameter sets. webrtcbin 1.22 builds
+// an answer from the caps its sink pad got, intersected with the offer: a profile-level-id of the
+// encoder's (42c01e) that differs as a string from the offered one (42e01f) would reject the
+// m-line although the stream is what was offered. Only the negotiated fields go to webrtcbin.
+static GstPadProbeReturn keepNegotiatedFields(GstPad*, GstPadProbeInfo* info, gpointer)
+{
+    GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+    if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS)
+        return GST_PAD_PROBE_OK;
+    GstCaps* caps = nullptr;
+    gst_event_parse_caps(event, &caps);
+    GstCaps* kept = gst_caps_copy(caps);
+    for (guint i = 0; i < gst_caps_get_size(kept); ++i)
+        gst_structure_remove_fields(gst_caps_get_structure(kept, i), "profile-level-id", "sprop-parameter-sets",
+                                    "profile", nullptr);
+    GST_PAD_PROBE_INFO_DATA(info) = gst_event_new_caps(kept);
+    gst_caps_unref(kept);
+    gst_event_unref(event);
+    return GST_PAD_PROBE_OK;
+}
+
+// Settles a video slot on the call's codec: its encoder, payloader (on `payloadType`) and RTP
+// capsfilter join the chain, and the transceiver's codec preferences become that codec alone,
+// without format parameters (see videoRtpCaps). Linked from the end: webrtcbin's pad first, the
+// raw video last, once everything downstream plays, so that no frame meets an element not yet
+// running. Under structureMutex, on the signaller's thread, with the slot attached to webrtcbin.
+static bool settleVideoSlot(CallBin* self, SendSlot& slot, VideoCodec codec, guint payloadType)
+{
+    if (!slot.webrtcPad || !slot.codecElements.empty())
+        return true;
+    std::vector<RefPtr<GstElement>> chain;
+    if (!(codec == VideoCodec::Vp8 ? makeVp8Encoder(self, slot, payloadType, chain)
+                                   : makeH264Encoder(self, slot, payloadType, chain)))
+        return false;
+    RefPtr<GstElement> rtpFilter = makeElement(self, "capsfilter");
+    if (!rtpFilter)
+        return false;
+    RefPtr<GstCaps> caps = slotCaps(slot, codec, payloadType);
+    g_object_set(rtpFilter.get(), "caps", caps.get(), nullptr);
+    chain.push_back(rtpFilter);
+
+    for (auto& element : chain)
+        gst_bin_add(GST_BIN(self), element.get());
+    bool linked = true;
+    for (size_t i = 0; i + 1 < chain.size(); ++i)
+        linked = linked && gst_element_link(chain[i].get(), chain[i + 1].get());
+    g_autoptr(GstPad) encoderSrc = gst_element_get_static_pad(chain.front().get(), "src");
+    gst_pad_add_probe(encoderSrc, GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, stampKeyframeRequest, nullptr, nullptr);
+    g_autoptr(GstPad) rtpSrc = gst_element_get_static_pad(rtpFilter.get(), "src");
+    gst_pad_add_probe(rtpSrc, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                      dropAfterSessionEnd, self->state, nullptr);
+    gst_pad_add_probe(rtpSrc, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                      dropUntilTransportUp, self->state, nullptr);
+    if (codec == VideoCodec::H264)
+        gst_pad_add_probe(rtpSrc, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, keepNegotiatedFields, nullptr, nullptr);
+
+    g_autoptr(GstWebRTCRTPTransceiver) transceiver = nullptr;
+    g_object_get(slot.webrtcPad.get(), "transceiver", &transceiver, nullptr);
+    if (transceiver)
+        g_object_set(transceiver, "codec-preferences", caps.get(), nullptr);
+    linked = linked && gst_pad_link(rtpSrc, slot.webrtcPad.get()) == GST_PAD_LINK_OK;
+    {
+        std::lock_guard lock(self->state->mutex);
+        slot.codecElements = chain;
+        slot.encoder = chain.front();
+    }
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it)
+        gst_element_sync_state_with_parent(it->get());
+    g_autoptr(GstPad) rawSrc = gst_element_get_static_pad(slot.elements.back().get(), "src");
+    g_autoptr(GstPad) encoderSink = gst_element_get_static_pad(chain.front().get(), "sink");
+    linked = linked && gst_pad_link(rawSrc, encoderSink) == GST_PAD_LINK_OK;
+    if (!linked) {
+        GST_ELEMENT_ERROR(self, CORE, PAD, ("Could not add a video stream to the call."),
+                          ("linking the %s encoder to webrtcbin failed", nameOf(codec).name));
+        return false;
+    }
+    return true;
+}
+
+// Takes a video slot's encoder out again, when its call is over. Under structureMutex, with
+// streaming stopped (see destroyWebrtc) or the slot's pad going.
+static void dropVideoEncoder(CallBin* self, SendSlot& slot)
+{
+    std::vector<RefPtr<GstElement>> chain;
+    {
+        std::lock_guard lock(self->state->mutex);
+        chain.swap(slot.codecElements);
+        slot.encoder.reset();
+    }
+    if (chain.empty())
+        return;
+    g_autoptr(GstPad) rawSrc = gst_element_get_static_pad(slot.elements.back().get(), "src");
+    g_autoptr(GstPad) encoderSink = gst_element_get_static_pad(chain.front().get(), "sink");
+    gst_pad_unlink(rawSrc, encoderSink);
+    for (auto& element : chain) {
+        gst_element_set_state(element.get(), GST_STATE_NULL);
+        gst_bin_remove(GST_BIN(self), element.get());
+    }
 }
 
 static GstPad* call_bin_request_new_pad(GstElement* element, GstPadTemplate* templ, const gchar* requestedName,
@@ -1440,24 +1836,26 @@ static GstPad* call_bin_request_new_pad(GstElement* element, GstPadTemplate* tem
     slot->ssrc = g_random_int();
     if (!(kind == Kind::Audio ? buildAudioChain(self, *slot, muted) : buildVideoChain(self, *slot)))
         return nullptr;
-    slot->elements.push_back(makeElement(self, "capsfilter"));
-    if (!slot->elements.back())
-        return nullptr;
-    GstElement* rtpFilter = slot->elements.back().get();
-    RefPtr<GstCaps> caps = slotCaps(*slot);
-    g_object_set(rtpFilter, "caps", caps.get(), nullptr);
+    if (kind == Kind::Audio) {
+        slot->elements.push_back(makeElement(self, "capsfilter"));
+        if (!slot->elements.back())
+            return nullptr;
+        GstElement* rtpFilter = slot->elements.back().get();
+        RefPtr<GstCaps> caps = slotCaps(*slot);
+        g_object_set(rtpFilter, "caps", caps.get(), nullptr);
+        g_autoptr(GstPad) rtpSrc = gst_element_get_static_pad(rtpFilter, "src");
+        gst_pad_add_probe(rtpSrc, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                          dropAfterSessionEnd, &state, nullptr);
+        gst_pad_add_probe(rtpSrc, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                          dropUntilLinked, nullptr, nullptr);
+        gst_pad_add_probe(rtpSrc, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                          dropUntilTransportUp, &state, nullptr);
+    }
 
     for (auto& element : slot->elements)
         gst_bin_add(GST_BIN(self), element.get());
     for (size_t i = 0; i + 1 < slot->elements.size(); ++i)
         gst_element_link(slot->elements[i].get(), slot->elements[i + 1].get());
-    g_autoptr(GstPad) rtpSrc = gst_element_get_static_pad(rtpFilter, "src");
-    gst_pad_add_probe(rtpSrc, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
-                      dropAfterSessionEnd, &state, nullptr);
-    gst_pad_add_probe(rtpSrc, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
-                      dropUntilLinked, nullptr, nullptr);
-    gst_pad_add_probe(rtpSrc, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
-                      dropUntilTransportUp, &state, nullptr);
 
     std::string name = std::string(prefix) + "_" + std::to_string(index);
     g_autoptr(GstPad) target = gst_element_get_static_pad(slot->elements.front().get(), "sink");
@@ -1505,9 +1903,11 @@ static void call_bin_release_pad(GstElement* element, GstPad* pad)
     if (slot) {
         gst_pad_set_active(pad, FALSE);
         gst_element_remove_pad(element, pad);
-        for (auto& chainElement : slot->elements) {
-            gst_element_set_state(chainElement.get(), GST_STATE_NULL);
-            gst_bin_remove(GST_BIN(self), chainElement.get());
+        for (auto* chain : {&slot->elements, &slot->codecElements}) {
+            for (auto& chainElement : *chain) {
+                gst_element_set_state(chainElement.get(), GST_STATE_NULL);
+                gst_bin_remove(GST_BIN(self), chainElement.get());
+            }
         }
         // The transceiver stays (webrtcbin 1.22 cannot remove one); it sends nothing any more.
         if (webrtc && slot->webrtcPad)
@@ -1658,6 +2058,18 @@ static GstStateChangeReturn call_bin_change_state(GstElement* element, GstStateC
             return GST_STATE_CHANGE_FAILURE;
         }
         if (!haveWebrtc) {
+            bool badCodecs = false;
+            std::string codecs;
+            {
+                std::lock_guard lock(self->state->mutex);
+                badCodecs = self->state->videoCodecs.empty();
+                codecs = self->state->videoCodecsSetting;
+            }
+            if (badCodecs) {
+                GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Unusable video-codecs '%s'.", codecs.c_str()),
+                                  ("video-codecs takes vp8 and h264, comma-separated, each at most once"));
+                return GST_STATE_CHANGE_FAILURE;
+            }
             if (!createWebrtc(self))
                 return GST_STATE_CHANGE_FAILURE;
             // In the middle of READY to PAUSED the new webrtcbin must catch up with READY first.
@@ -1758,6 +2170,15 @@ static void call_bin_set_property(GObject* object, guint propertyId, const GValu
         state.stunServer = server ? server : "";
         break;
     }
+    case PROP_VIDEO_CODECS: {
+        const char* text = g_value_get_string(value);
+        std::lock_guard lock(state.mutex);
+        state.videoCodecsSetting = text ? text : kDefaultVideoCodecs;
+        state.videoCodecs = parseVideoCodecs(state.videoCodecsSetting.c_str());
+        if (!state.videoCodecs.empty())
+            state.videoCodecsSetting = videoCodecsText(state.videoCodecs);
+        break;
+    }
     case PROP_MUTED: {
         std::vector<RefPtr<GstElement>> volumes;
         bool muted = g_value_get_boolean(value);
@@ -1809,6 +2230,9 @@ static void call_bin_get_property(GObject* object, guint propertyId, GValue* val
         break;
     case PROP_DISPLAY_NAME:
         g_value_set_string(value, state.displayName.empty() ? nullptr : state.displayName.c_str());
+        break;
+    case PROP_VIDEO_CODECS:
+        g_value_set_string(value, state.videoCodecsSetting.c_str());
         break;
     default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(object, propertyId, pspec);
@@ -1937,6 +2361,14 @@ static void call_bin_class_init(CallBinClass* klass)
         objectClass, PROP_DISPLAY_NAME,
         g_param_spec_string("display-name", "Display Name",
                             "For callbin's own connection: the name the other side sees.", nullptr,
+                            GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+    g_object_class_install_property(
+        objectClass, PROP_VIDEO_CODECS,
+        g_param_spec_string("video-codecs", "Video Codecs",
+                            "The video codecs callbin may send, comma-separated, in order of preference: vp8, h264. "
+                            "An offer lists them in this order; an answer takes the offer's first one of them. "
+                            "Read when the next call starts; a value naming anything else fails it.",
+                            kDefaultVideoCodecs,
                             GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
 
     /**

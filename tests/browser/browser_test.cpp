@@ -1,7 +1,7 @@
 // The web client calling-server serves, in Debian's Chromium (headless, fake camera and microphone,
 // driven through playwright-core by driver.mjs), in calls with GStreamer agents over real
-// webrtcbin: a callbin launch line (Opus and VP8 both ways) and the library's CallAgent (mute and
-// the published streams). Everything runs for real on loopback: the calling-server process, the
+// webrtcbin: a callbin launch line (Opus and VP8, or H.264, both ways) and the library's
+// CallAgent (mute and the published streams). Everything runs for real on loopback: the calling-server process, the
 // browser, webrtcbin. What is checked is what a user checks: the picture and the sound that
 // arrive on each side, the page's words, the end reasons.
 #include "browser_driver.h"
@@ -121,15 +121,19 @@ protected:
 
     // A callbin launch line that sends a tone and test bars and decodes what it receives into a
     // ToneMeter ("out") and a FrameMeter ("frames"); it calls `target`, or answers when empty.
-    Launched& launchAgent(const std::string& target)
+    // With `h264`, it prefers H.264 and decodes H.264.
+    Launched& launchAgent(const std::string& target, bool h264 = false)
     {
         std::string line = "audiotestsrc is-live=true wave=sine volume=0.5 freq=" + std::to_string(int(kAgentTone)) +
                            " ! callbin name=call server-url=" + server_->connection().endpoint + " access-token=" +
                            agentToken_ + " display-name=Agent" + (target.empty() ? "" : " target=" + target) +
+                           (h264 ? " video-codecs=h264,vp8" : "") +
                            " videotestsrc is-live=true ! video/x-raw,width=" + std::to_string(kAgentWidth) +
                            ",height=" + std::to_string(kAgentHeight) + ",framerate=30/1 ! call.video_0"
-                           " call. ! audio/x-opus ! queue ! opusdec ! audioconvert ! audioresample ! appsink name=out"
-                           " call. ! video/x-vp8 ! queue ! vp8dec ! videoconvert ! appsink name=frames";
+                           " call. ! audio/x-opus ! queue ! opusdec ! audioconvert ! audioresample ! appsink name=out" +
+                           (h264 ? " call. ! video/x-h264 ! queue ! h264parse ! openh264dec"
+                                 : " call. ! video/x-vp8 ! queue ! vp8dec") +
+                           " ! videoconvert ! appsink name=frames";
         launched_.push_back(std::make_unique<Launched>(line));
         Launched& launched = *launched_.back();
         EXPECT_EQ(launched.parseError, "");
@@ -298,6 +302,26 @@ TEST_F(BrowserTest, AGStreamerAgentCallsTheBrowserMediaFlowsBothWaysAndTheAgentH
     EXPECT_TRUE(ended.ok) << ended.error;
     EXPECT_EQ(browser_->text("#call-state").string(), "Disconnected: the call was hung up (0/0)");
     EXPECT_EQ(browser_->text("#status").string(), "Call ended: the call was hung up (0/0).");
+}
+
+// An agent that prefers H.264 calls the browser: Chromium answers with H.264, and each side
+// decodes the other's H.264.
+TEST_F(BrowserTest, AnAgentPreferringH264CallsTheBrowserAndH264FlowsBothWays)
+{
+    std::string browserId = openSignedIn("");
+    ASSERT_EQ(browserId.rfind("8:acs:", 0), 0u) << browserId;
+
+    Launched& agent = launchAgent(browserId, true);
+    auto ringing = browser_->waitFor("!document.querySelector('#incoming').hidden");
+    ASSERT_TRUE(ringing.ok) << ringing.error << "; agent: " << agent.describe();
+    ASSERT_TRUE(browser_->click("#accept-button").ok);
+    auto connected = browser_->waitFor("document.querySelector('#call-state').textContent === 'Connected'");
+    ASSERT_TRUE(connected.ok) << connected.error << "; agent: " << agent.describe();
+
+    expectAgentReceivesTheBrowser(agent);
+    expectBrowserReceivesTheAgent();
+    EXPECT_EQ(browser_->evaluate("(" + std::string(kStats) + ").video.codec").string(), "video/H264");
+    agent.stop();
 }
 
 TEST_F(BrowserTest, MuteAndTheCameraCrossBothWaysBetweenTheBrowserAndTheLibrary)

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <numbers>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -301,11 +302,24 @@ struct Endpoint {
     // Decodes a remote video pad to RGB frames for the Viewer.
     void linkVideo(GstPad* pad)
     {
+        // The codec (VP8 or H.264) is known only once data comes: decodebin picks the decoder. A
+        // stream that never came (stream-id none-video) has no caps at all, only EOS, which
+        // decodebin would not pass on: a decoder of no consequence takes it.
+        g_autofree gchar* streamId = nullptr;
+        g_object_get(pad, "stream-id", &streamId, nullptr);
+        bool missing = g_str_has_prefix(streamId, "none-");
         g_autoptr(GError) error = nullptr;
         GstElement* decoder = gst_parse_bin_from_description(
-            "queue ! vp8dec ! videoconvert ! video/x-raw,format=RGB ! appsink name=sink sync=false async=false", TRUE,
-            &error);
+            (std::string("queue name=queue ! ") + (missing ? "vp8dec" : "decodebin") +
+             " ! videoconvert ! video/x-raw,format=RGB ! appsink name=sink sync=false async=false")
+                .c_str(),
+            FALSE, &error);
         ASSERT_NE(decoder, nullptr) << error->message;
+        // Ghosted here: the parser would pick videoconvert's sink, unlinked until decodebin has
+        // its pad.
+        g_autoptr(GstElement) queue = gst_bin_get_by_name(GST_BIN(decoder), "queue");
+        g_autoptr(GstPad) queueSink = gst_element_get_static_pad(queue, "sink");
+        gst_element_add_pad(decoder, gst_ghost_pad_new("sink", queueSink));
         g_autoptr(GstElement) sink = gst_bin_get_by_name(GST_BIN(decoder), "sink");
         GstAppSinkCallbacks callbacks = {};
         callbacks.new_sample = [](GstAppSink* appsink, gpointer data) {
@@ -462,6 +476,24 @@ protected:
     GMainContext* context = nullptr;
 };
 
+// What an endpoint's remote video pad carries, as its caps' name ("video/x-vp8"); "" without one.
+std::string remoteVideoCodec(const Endpoint& endpoint)
+{
+    std::string codec;
+    GstIterator* pads = gst_element_iterate_src_pads(endpoint.callbin.get());
+    GValue item = G_VALUE_INIT;
+    while (gst_iterator_next(pads, &item) == GST_ITERATOR_OK) {
+        auto* pad = GST_PAD(g_value_get_object(&item));
+        g_autoptr(GstCaps) caps = gst_pad_get_current_caps(pad);
+        if (g_str_has_prefix(GST_PAD_NAME(pad), "video_") && caps && !gst_caps_is_empty(caps))
+            codec = gst_structure_get_name(gst_caps_get_structure(caps, 0));
+        g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(pads);
+    return codec;
+}
+
 TEST_F(CallBinTest, DescribesItselfForGstInspect)
 {
     g_autoptr(GstElementFactory) factory = gst_element_factory_find("callbin");
@@ -503,8 +535,11 @@ TEST_F(CallBinTest, DescribesItselfForGstInspect)
     EXPECT_TRUE(gst_caps_can_intersect(GST_PAD_TEMPLATE_CAPS(videoSink), rawVideo));
     GstPadTemplate* videoSrc = gst_element_get_pad_template(callbin.get(), "video_%s");
     ASSERT_NE(videoSrc, nullptr);
-    g_autoptr(GstCaps) vp8 = gst_caps_from_string("video/x-vp8");
-    EXPECT_TRUE(gst_caps_is_subset(GST_PAD_TEMPLATE_CAPS(videoSrc), vp8));
+    g_autoptr(GstCaps) encodedVideo =
+        gst_caps_from_string("video/x-vp8; video/x-h264, stream-format=avc, alignment=au");
+    EXPECT_TRUE(gst_caps_is_subset(GST_PAD_TEMPLATE_CAPS(videoSrc), encodedVideo));
+    g_autoptr(GstCaps) h264 = gst_caps_from_string("video/x-h264");
+    EXPECT_TRUE(gst_caps_can_intersect(GST_PAD_TEMPLATE_CAPS(videoSrc), h264)) << "H.264 comes out as it arrives";
     GstPadTemplate* src = gst_element_get_pad_template(callbin.get(), "audio_%s");
     ASSERT_NE(src, nullptr);
     EXPECT_EQ(GST_PAD_TEMPLATE_PRESENCE(src), GST_PAD_SOMETIMES);
@@ -721,26 +756,41 @@ TEST_F(CallBinTest, TwoCallbinsHearEachOtherAndMuteSilencesTheFarEnd)
     EXPECT_EQ(alice.padNames, (std::vector<std::string>{kBobPad, std::string("video") + (kBobPad + 5)}));
 }
 
-// Watches a callbin's VP8 encoder: the keyframes it makes and the keyframe requests it gets.
+// Watches a callbin's video encoder (vp8enc or openh264enc, made when the call settles on its
+// codec): the keyframes it makes and the keyframe requests it gets. `onEncoder` may probe it too.
 struct EncoderWatch {
-    explicit EncoderWatch(GstElement* callbin)
+    explicit EncoderWatch(GstElement* callbin, GstPadProbeCallback onEncoder = nullptr) : onEncoder_(onEncoder)
     {
-        GstIterator* elements = gst_bin_iterate_recurse(GST_BIN(callbin));
-        GValue item = G_VALUE_INIT;
-        while (gst_iterator_next(elements, &item) == GST_ITERATOR_OK) {
-            auto* element = GST_ELEMENT(g_value_get_object(&item));
-            GstElementFactory* factory = gst_element_get_factory(element);
-            if (factory && g_str_equal(GST_OBJECT_NAME(factory), "vp8enc"))
-                encoder = RefPtr<GstElement>::ref(element);
-            g_value_reset(&item);
-        }
-        g_value_unset(&item);
-        gst_iterator_free(elements);
-        if (!encoder)
+        g_signal_connect(callbin, "element-added", G_CALLBACK(onElementAdded), this);
+        callbin_ = RefPtr<GstElement>::ref(callbin);
+    }
+
+    ~EncoderWatch() { g_signal_handlers_disconnect_by_data(callbin_.get(), this); }
+
+    // From the signaller's thread, as callbin adds the encoder, before any frame reaches it.
+    static void onElementAdded(GstBin*, GstElement* element, gpointer data)
+    {
+        auto* self = static_cast<EncoderWatch*>(data);
+        GstElementFactory* factory = gst_element_get_factory(element);
+        const char* name = factory ? GST_OBJECT_NAME(factory) : "";
+        if (!g_str_equal(name, "vp8enc") && !g_str_equal(name, "openh264enc"))
             return;
-        g_autoptr(GstPad) src = gst_element_get_static_pad(encoder.get(), "src");
+        {
+            std::lock_guard lock(self->mutex_);
+            self->encoder_ = RefPtr<GstElement>::ref(element);
+        }
+        g_autoptr(GstPad) src = gst_element_get_static_pad(element, "src");
         gst_pad_add_probe(src, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_UPSTREAM),
-                          onProbe, this, nullptr);
+                          onProbe, self, nullptr);
+        if (self->onEncoder_)
+            gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, self->onEncoder_, self, nullptr);
+    }
+
+    // The factory of the encoder callbin made, or "" before it made one.
+    std::string factory() const
+    {
+        std::lock_guard lock(mutex_);
+        return encoder_ ? GST_OBJECT_NAME(gst_element_get_factory(encoder_.get())) : "";
     }
 
     static GstPadProbeReturn onProbe(GstPad*, GstPadProbeInfo* info, gpointer data)
@@ -761,10 +811,15 @@ struct EncoderWatch {
         return GST_PAD_PROBE_OK;
     }
 
-    RefPtr<GstElement> encoder;
     std::atomic<int> keyframes = 0;
     std::atomic<int> requests = 0;
     std::atomic<int> keyframesAfterARequest = 0;
+
+private:
+    GstPadProbeCallback onEncoder_;
+    RefPtr<GstElement> callbin_;
+    mutable std::mutex mutex_;
+    RefPtr<GstElement> encoder_;
 };
 
 TEST_F(CallBinTest, VideoBothWaysAtTheSendersSizeAndColourWithAudioAlongside)
@@ -775,7 +830,6 @@ TEST_F(CallBinTest, VideoBothWaysAtTheSendersSizeAndColourWithAudioAlongside)
     Endpoint alice("alice", 440, pair.a.get(), waker(), aliceVideo);
     Endpoint bob("bob", 1000, pair.b.get(), waker(), bobVideo);
     EncoderWatch bobEncoder(bob.callbin.get());
-    ASSERT_TRUE(bobEncoder.encoder) << "callbin encodes video with vp8enc";
 
     // Each side's transceivers exist before the offer: one audio, one video with NACK (not audio:
     // browsers refuse audio RTX).
@@ -801,9 +855,12 @@ TEST_F(CallBinTest, VideoBothWaysAtTheSendersSizeAndColourWithAudioAlongside)
     connect(alice, bob, pair.a.get());
     if (HasFatalFailure())
         return;
+    EXPECT_EQ(bobEncoder.factory(), "vp8enc") << "VP8 unless the caller prefers H.264";
     ASSERT_TRUE(waitFor(15s, [&] { return alice.viewer.sees(bobVideo) && bob.viewer.sees(aliceVideo); },
                         {&alice, &bob}))
         << "Alice sees " << alice.viewer.describe() << "; Bob sees " << bob.viewer.describe();
+    EXPECT_EQ(remoteVideoCodec(alice), "video/x-vp8");
+    EXPECT_EQ(remoteVideoCodec(bob), "video/x-vp8");
     {
         std::lock_guard lock(alice.mutex);
         std::vector<std::string> names = alice.padNames;
@@ -844,27 +901,158 @@ TEST_F(CallBinTest, AReceiverThatMissedEveryKeyframeAsksUntilOneComes)
     auto pair = calling::test::makeLoopbackPair(kAlice, kBob, context);
     Endpoint alice("alice", 440, pair.a.get(), waker(), aliceVideo);
     Endpoint bob("bob", 1000, pair.b.get(), waker(), bobVideo);
-    EncoderWatch bobEncoder(bob.callbin.get());
-    ASSERT_TRUE(bobEncoder.encoder);
     // Every keyframe Bob makes is lost, the one forced on connect too, until his encoder has been
     // asked three times: Alice's depayloader asks (a PLI) for each frame it must drop, and the
     // requests have to reach Bob's encoder and be honoured again and again for her to see anything.
-    g_autoptr(GstPad) encoded = gst_element_get_static_pad(bobEncoder.encoder.get(), "src");
-    gst_pad_add_probe(
-        encoded, GST_PAD_PROBE_TYPE_BUFFER,
-        [](GstPad*, GstPadProbeInfo* info, gpointer data) {
-            auto* watch = static_cast<EncoderWatch*>(data);
-            GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
-            bool keyframe = !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
-            return keyframe && watch->requests < 3 ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
-        },
-        &bobEncoder, nullptr);
+    EncoderWatch bobEncoder(bob.callbin.get(), [](GstPad*, GstPadProbeInfo* info, gpointer data) {
+        auto* watch = static_cast<EncoderWatch*>(data);
+        GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+        bool keyframe = !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT);
+        return keyframe && watch->requests < 3 ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+    });
     connect(alice, bob, pair.a.get());
     if (HasFatalFailure())
         return;
     EXPECT_TRUE(waitFor(15s, [&] { return alice.viewer.sees(bobVideo); }, {&alice, &bob}))
         << "Alice sees " << alice.viewer.describe() << " after " << bobEncoder.requests << " keyframe requests";
     EXPECT_GE(bobEncoder.requests, 3);
+}
+
+TEST_F(CallBinTest, VideoCodecsListsTheCodecsInOrderAndRefusesAnythingElse)
+{
+    RefPtr<GstElement> callbin = RefPtr<GstElement>::adopt(gst_element_factory_make("callbin", nullptr));
+    ASSERT_TRUE(callbin);
+    GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(callbin.get()), "video-codecs");
+    ASSERT_NE(spec, nullptr);
+    EXPECT_TRUE(spec->flags & GST_PARAM_MUTABLE_READY);
+    auto codecs = [&] {
+        g_autofree gchar* value = nullptr;
+        g_object_get(callbin.get(), "video-codecs", &value, nullptr);
+        return std::string(value ? value : "(null)");
+    };
+    EXPECT_EQ(codecs(), "vp8,h264") << "VP8 first by default";
+    g_object_set(callbin.get(), "video-codecs", " H264 , vp8", nullptr);
+    EXPECT_EQ(codecs(), "h264,vp8");
+    g_object_set(callbin.get(), "video-codecs", "h264", nullptr);
+    EXPECT_EQ(codecs(), "h264");
+
+    g_autoptr(GstBus) bus = gst_bus_new();
+    gst_element_set_bus(callbin.get(), bus);
+    for (const char* bad : {"vp9", "vp8,vp8", "", "vp8,,h264"}) {
+        g_object_set(callbin.get(), "video-codecs", bad, nullptr);
+        EXPECT_EQ(codecs(), bad) << "a bad value reads back as given";
+        EXPECT_EQ(gst_element_set_state(callbin.get(), GST_STATE_READY), GST_STATE_CHANGE_FAILURE) << bad;
+        g_autoptr(GstMessage) message = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+        ASSERT_NE(message, nullptr) << bad;
+        g_autoptr(GError) error = nullptr;
+        g_autofree gchar* debug = nullptr;
+        gst_message_parse_error(message, &error, &debug);
+        EXPECT_EQ(std::string(error->message), "Unusable video-codecs '" + std::string(bad) + "'.");
+        EXPECT_NE(std::string(debug).find("vp8 and h264"), std::string::npos) << debug;
+        gst_element_set_state(callbin.get(), GST_STATE_NULL);
+    }
+    g_object_set(callbin.get(), "video-codecs", "h264,vp8", nullptr);
+    EXPECT_EQ(gst_element_set_state(callbin.get(), GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
+    gst_element_set_state(callbin.get(), GST_STATE_NULL);
+}
+
+// The m-line of `kind` in the description webrtcbin holds in `property` ("current-local-description").
+std::string mediaOf(GstElement* callbin, const char* property, const char* kind)
+{
+    g_autoptr(GstElement) webrtc = gst_bin_get_by_name(GST_BIN(callbin), "webrtc");
+    GstWebRTCSessionDescription* description = nullptr;
+    if (webrtc)
+        g_object_get(webrtc, property, &description, nullptr);
+    if (!description)
+        return "";
+    std::string text;
+    for (guint i = 0; i < gst_sdp_message_medias_len(description->sdp); ++i) {
+        const GstSDPMedia* media = gst_sdp_message_get_media(description->sdp, i);
+        if (g_strcmp0(gst_sdp_media_get_media(media), kind) != 0)
+            continue;
+        g_autofree gchar* one = gst_sdp_media_as_text(media);
+        text = one;
+        break;
+    }
+    gst_webrtc_session_description_free(description);
+    return text;
+}
+
+TEST_F(CallBinTest, H264BothWaysWhenTheCallerPrefersItWithKeyframesOnConnectAndOnRequest)
+{
+    const VideoSpec aliceVideo{640, 480, 0x00ff00};  // green
+    const VideoSpec bobVideo{320, 240, 0xff00ff};    // magenta
+    auto pair = calling::test::makeLoopbackPair(kAlice, kBob, context);
+    Endpoint alice("alice", 440, pair.a.get(), waker(), aliceVideo);
+    Endpoint bob("bob", 1000, pair.b.get(), waker(), bobVideo);
+    g_object_set(alice.callbin.get(), "video-codecs", "h264,vp8", nullptr);
+    EncoderWatch aliceEncoder(alice.callbin.get());
+    EncoderWatch bobEncoder(bob.callbin.get());
+    connect(alice, bob, pair.a.get());
+    if (HasFatalFailure())
+        return;
+
+    // The offer lists H.264 first (packetization mode 1, constrained baseline), VP8 after it; the
+    // answer takes H.264 alone.
+    std::string offer = mediaOf(alice.callbin.get(), "current-local-description", "video");
+    std::string answer = mediaOf(alice.callbin.get(), "current-remote-description", "video");
+    std::smatch formats;
+    ASSERT_TRUE(std::regex_search(offer, formats, std::regex(R"(m=video \d+ \S+ (\d+) (\d+))"))) << offer;
+    EXPECT_NE(offer.find("a=rtpmap:" + formats[1].str() + " H264/90000"), std::string::npos) << offer;
+    EXPECT_NE(offer.find("a=rtpmap:" + formats[2].str() + " VP8/90000"), std::string::npos) << offer;
+    EXPECT_NE(offer.find("packetization-mode=1"), std::string::npos) << offer;
+    EXPECT_NE(offer.find("profile-level-id=42e01f"), std::string::npos) << offer;
+    EXPECT_NE(answer.find("H264/90000"), std::string::npos) << answer;
+    EXPECT_EQ(answer.find("VP8/90000"), std::string::npos) << answer;
+    EXPECT_EQ(aliceEncoder.factory(), "openh264enc");
+    EXPECT_EQ(bobEncoder.factory(), "openh264enc");
+
+    // Each side decodes the other's picture at the sender's size and colour.
+    ASSERT_TRUE(waitFor(15s, [&] { return alice.viewer.sees(bobVideo) && bob.viewer.sees(aliceVideo); },
+                        {&alice, &bob}))
+        << "Alice sees " << alice.viewer.describe() << "; Bob sees " << bob.viewer.describe();
+    EXPECT_EQ(remoteVideoCodec(alice), "video/x-h264");
+    EXPECT_EQ(remoteVideoCodec(bob), "video/x-h264");
+
+    // A keyframe was forced when the connection came up, and one comes on the far end's request.
+    EXPECT_TRUE(calling::test::iterateUntil(
+        context, [&] { return bobEncoder.requests >= 1 && bobEncoder.keyframesAfterARequest >= 1; }, 5s))
+        << bobEncoder.requests << " requests, " << bobEncoder.keyframesAfterARequest << " keyframes after one";
+    int requests = bobEncoder.requests;
+    int keyframes = bobEncoder.keyframes;
+    g_autofree gchar* videoPadName = g_strdup_printf("video%s", kBobPad + 5);
+    g_autoptr(GstPad) video = gst_element_get_static_pad(alice.callbin.get(), videoPadName);
+    ASSERT_NE(video, nullptr);
+    GstStructure* request = gst_structure_new("GstForceKeyUnit", "running-time", GST_TYPE_CLOCK_TIME,
+                                              GST_CLOCK_TIME_NONE, "all-headers", G_TYPE_BOOLEAN, TRUE, "count",
+                                              G_TYPE_UINT, 0u, nullptr);
+    gst_pad_send_event(video, gst_event_new_custom(GST_EVENT_CUSTOM_UPSTREAM, request));
+    ASSERT_TRUE(waitFor(5s, [&] { return bobEncoder.requests > requests && bobEncoder.keyframes > keyframes; },
+                        {&alice, &bob}))
+        << bobEncoder.requests << " requests and " << bobEncoder.keyframes << " keyframes at Bob's encoder";
+    EXPECT_TRUE(alice.listener.hears(1000, 440)) << alice.listener.describe(1000, 440);
+}
+
+TEST_F(CallBinTest, TheCallersPreferenceDecidesNotTheCallees)
+{
+    const VideoSpec aliceVideo{320, 240, 0xff0000};
+    const VideoSpec bobVideo{320, 240, 0x0000ff};
+    auto pair = calling::test::makeLoopbackPair(kAlice, kBob, context);
+    Endpoint alice("alice", 440, pair.a.get(), waker(), aliceVideo);
+    Endpoint bob("bob", 1000, pair.b.get(), waker(), bobVideo);
+    g_object_set(bob.callbin.get(), "video-codecs", "h264,vp8", nullptr);
+    EncoderWatch aliceEncoder(alice.callbin.get());
+    EncoderWatch bobEncoder(bob.callbin.get());
+    connect(alice, bob, pair.a.get());
+    if (HasFatalFailure())
+        return;
+    ASSERT_TRUE(waitFor(15s, [&] { return alice.viewer.sees(bobVideo) && bob.viewer.sees(aliceVideo); },
+                        {&alice, &bob}))
+        << "Alice sees " << alice.viewer.describe() << "; Bob sees " << bob.viewer.describe();
+    EXPECT_EQ(aliceEncoder.factory(), "vp8enc");
+    EXPECT_EQ(bobEncoder.factory(), "vp8enc");
+    EXPECT_EQ(remoteVideoCodec(alice), "video/x-vp8");
+    EXPECT_EQ(remoteVideoCodec(bob), "video/x-vp8");
 }
 
 TEST_F(CallBinTest, AnEosEventReturnsAtOnceEvenWhileARemoteBranchIsStuck)

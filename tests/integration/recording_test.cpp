@@ -54,6 +54,7 @@ struct Discovered {
     bool seekable = false;
     int opusTracks = 0;
     int vp8Tracks = 0;
+    int h264Tracks = 0;
     int audioTracks = 0;
     int videoTracks = 0;
 };
@@ -73,6 +74,7 @@ Discovered discover(const std::string& path)
     };
     found.opusTracks = count(R"(audio #\d+: Opus)");
     found.vp8Tracks = count(R"(video #\d+: VP8)");
+    found.h264Tracks = count(R"(video #\d+: H\.264)");
     found.audioTracks = count(R"(audio #\d+:)");
     found.videoTracks = count(R"(video #\d+:)");
     return found;
@@ -166,7 +168,7 @@ protected:
     // The recording is a playable Matroska file of the caller's media: an Opus track (and a VP8
     // one), a duration, an index to seek with, and it decodes to the end into the caller's tone
     // (and picture).
-    void expectPlayableRecording(double atLeastSeconds, bool withVideo = true)
+    void expectPlayableRecording(double atLeastSeconds, bool withVideo = true, bool h264 = false)
     {
         Discovered found = discover(file_);
         EXPECT_GT(found.seconds, atLeastSeconds) << found.text;
@@ -174,13 +176,14 @@ protected:
         EXPECT_EQ(found.audioTracks, 1) << found.text;
         EXPECT_EQ(found.opusTracks, 1) << found.text;
         EXPECT_EQ(found.videoTracks, withVideo ? 1 : 0) << found.text;
-        EXPECT_EQ(found.vp8Tracks, withVideo ? 1 : 0) << found.text;
+        EXPECT_EQ(h264 ? found.h264Tracks : found.vp8Tracks, withVideo ? 1 : 0) << found.text;
 
         std::string description = "filesrc location=" + file_ +
                                   " ! matroskademux name=demux demux.audio_0 ! queue ! opusdec ! audioconvert ! "
                                   "audioresample ! appsink name=out";
         if (withVideo)
-            description += " demux.video_0 ! queue ! vp8dec ! videoconvert ! appsink name=frames";
+            description += std::string(" demux.video_0 ! queue ! ") + (h264 ? "h264parse ! openh264dec" : "vp8dec") +
+                           " ! videoconvert ! appsink name=frames";
         launched_.push_back(std::make_unique<Launched>(description));
         Launched& decoder = *launched_.back();
         ASSERT_EQ(decoder.parseError, "");
@@ -261,6 +264,22 @@ TEST_F(RecordingTest, RecordsTheCallerUntilTheCallerHangsUp)
     EXPECT_TRUE(record->said("ended: 0/0")) << record->output();
     expectAudioInRealTime(*record);
     expectPlayableRecording(3);
+}
+
+// A caller that prefers H.264: the recorder answers with it, and the file holds the H.264 as it
+// arrived (no transcoding), playable and decodable to the caller's picture.
+TEST_F(RecordingTest, RecordsAnH264CallAsH264)
+{
+    Process* record = nullptr;
+    std::string id = recorder(record);
+    ASSERT_FALSE(id.empty());
+    Process& call = caller(id, {"--duration", "4", "--h264"});
+    EXPECT_EQ(exitStatus(call), 0) << call.output();
+    EXPECT_EQ(exitStatus(*record), 0) << record->output();
+    EXPECT_TRUE(std::regex_search(record->output(),
+                                  std::regex("recorded: " + file_ + R"( \| audio OPUS \d+ packets [0-9.]+ s, video H264 \d+ frames [0-9.]+ s)")))
+        << record->output();
+    expectPlayableRecording(3, true, true);
 }
 
 class RecordingSignalTest : public RecordingTest, public ::testing::WithParamInterface<int> {};

@@ -6,6 +6,7 @@
 #include "agent_test.h"
 #include "frame_meter.h"
 
+#include <calling/media_stats.h>
 #include <calling/renderer.h>
 
 #include <gst/gst.h>
@@ -149,6 +150,23 @@ protected:
         return all;
     }
 
+    // The codecs of a call's video as its statistics name them, sent then received ("H264 H264"),
+    // once a sample has both; "" if none came in 10 s.
+    std::string videoCodecsOf(const std::shared_ptr<Call>& call)
+    {
+        auto collector = createMediaStatsCollector(call, {.sampleInterval = 300ms});
+        std::string codecs;
+        auto subscription = collector->onSampleReported([&](const MediaStatsSample& sample) {
+            auto sent = sample.find(MediaStreamDirection::Send, MediaStreamKind::Video);
+            auto received = sample.find(MediaStreamDirection::Receive, MediaStreamKind::Video);
+            if (codecs.empty() && sent && received && !sent->codecName.empty() && !received->codecName.empty())
+                codecs = sent->codecName + " " + received->codecName;
+        });
+        waitFor([&] { return !codecs.empty(); });
+        collector->dispose();
+        return codecs;
+    }
+
     std::vector<std::shared_ptr<Call>> calls_;
     std::vector<std::shared_ptr<RendererView>> views_;
     CallClient* aliceClient_ = nullptr;
@@ -214,6 +232,68 @@ TEST_F(VideoTest, ACallPlacedAndAcceptedWithVideoSendsItBothWays)
                                      near(aliceMeter->at(634, 474), kBlack); }))
         << aliceMeter->describe() << " " << hex(aliceMeter->at(5, 5));
     EXPECT_EQ(aliceMeter->width(), 640);
+}
+
+// The caller prefers H.264: the callee takes the offer's first codec, and both directions carry
+// H.264 (openh264), each picture at the sender's size and with its content.
+TEST_F(VideoTest, ACallerPreferringH264SendsAndReceivesH264BothWays)
+{
+    auto& devices = newClient();
+    auto aliceCamera = camera(devices, "Virtual camera 1");
+    auto bobCamera = camera(devices, "Virtual camera 2");
+    ASSERT_TRUE(aliceCamera && bobCamera);
+    StartCallOptions aliceOptions;
+    aliceOptions.videoOptions.localVideoStreams = {aliceCamera};
+    aliceOptions.videoOptions.preferredCodec = VideoCodec::H264;
+    AcceptCallOptions bobOptions;
+    bobOptions.videoOptions.localVideoStreams = {bobCamera};
+    ASSERT_TRUE(connect(aliceOptions, bobOptions));
+
+    auto aliceSeen = availableStream(other(atBob_), MediaStreamType::Video);
+    auto bobSeen = availableStream(other(atAlice_), MediaStreamType::Video);
+    ASSERT_TRUE(aliceSeen && bobSeen);
+    Renderer atBob(aliceSeen), atAlice(bobSeen);
+    auto bobMeter = FrameMeter::create(), aliceMeter = FrameMeter::create();
+    ASSERT_TRUE(view(atBob, {}, bobMeter).ok());
+    ASSERT_TRUE(view(atAlice, {}, aliceMeter).ok());
+    std::string seen;
+    EXPECT_TRUE(waitFor([&] { return showsBars(*bobMeter, 100, [](int x) { return x; }, &seen); })) << seen;
+    EXPECT_EQ(bobMeter->width(), 640);
+    EXPECT_EQ(bobMeter->height(), 480);
+    EXPECT_TRUE(waitFor([&] { return aliceMeter->frames() > 5 && near(aliceMeter->at(5, 5), kBlack) &&
+                                     near(aliceMeter->at(634, 474), kBlack); }))
+        << aliceMeter->describe() << " " << hex(aliceMeter->at(5, 5));
+    EXPECT_EQ(aliceMeter->width(), 640);
+    EXPECT_EQ(aliceMeter->height(), 480);
+
+    EXPECT_EQ(videoCodecsOf(atAlice_), "H264 H264");
+    EXPECT_EQ(videoCodecsOf(atBob_), "H264 H264");
+}
+
+// Without a preference, a call sends VP8 both ways, whatever the callee prefers: the caller's
+// offer decides.
+TEST_F(VideoTest, ACallIsVP8BothWaysUnlessTheCallerPrefersH264)
+{
+    auto& devices = newClient();
+    auto aliceCamera = camera(devices, "Virtual camera 1");
+    auto bobCamera = camera(devices, "Virtual camera 2");
+    ASSERT_TRUE(aliceCamera && bobCamera);
+    StartCallOptions aliceOptions;
+    aliceOptions.videoOptions.localVideoStreams = {aliceCamera};
+    AcceptCallOptions bobOptions;
+    bobOptions.videoOptions.localVideoStreams = {bobCamera};
+    bobOptions.videoOptions.preferredCodec = VideoCodec::H264;
+    ASSERT_TRUE(connect(aliceOptions, bobOptions));
+
+    auto aliceSeen = availableStream(other(atBob_), MediaStreamType::Video);
+    ASSERT_TRUE(aliceSeen);
+    Renderer atBob(aliceSeen);
+    auto bobMeter = FrameMeter::create();
+    ASSERT_TRUE(view(atBob, {}, bobMeter).ok());
+    std::string seen;
+    EXPECT_TRUE(waitFor([&] { return showsBars(*bobMeter, 100, [](int x) { return x; }, &seen); })) << seen;
+    EXPECT_EQ(videoCodecsOf(atAlice_), "VP8 VP8");
+    EXPECT_EQ(videoCodecsOf(atBob_), "VP8 VP8");
 }
 
 TEST_F(VideoTest, ScalingModesAndMirroringShapeTheView)

@@ -55,6 +55,7 @@ struct CommandValues {
     gdouble statsInterval = 1;
     gboolean muted = FALSE;
     gboolean decline = FALSE;
+    gboolean h264 = FALSE;
     gchar* microphone = nullptr;
     gchar* speaker = nullptr;
     gchar* camera = nullptr;
@@ -122,6 +123,10 @@ void addCallEntries(GOptionContext* context, CommandValues& values, CommandKind 
          "Send video from this camera, by its id in `gst-call devices` (e.g. calling-virtual:virtual-camera-1); "
          "default: no video",
          "ID"},
+        {"h264", 0, 0, G_OPTION_ARG_NONE, &values.h264,
+         answering ? "Prefer H.264 video to VP8 (the caller's preference decides)"
+                   : "Prefer H.264 video to VP8: the callee sends and receives H.264 if it can (default: VP8)",
+         nullptr},
         {"stats-interval", 's', 0, G_OPTION_ARG_DOUBLE, &values.statsInterval,
          "Print a status line every SECONDS while connected; 0: none (default: 1)", "SECONDS"},
         {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr},
@@ -348,6 +353,7 @@ int runCallCommand(const GlobalValues& first, int argc, char** argv, CommandKind
                    : kind == CommandKind::Answer ? SessionOptions::Mode::Answer
                                                  : SessionOptions::Mode::Record;
     options.camera = values.camera ? values.camera : "";
+    options.preferH264 = values.h264;
     options.output = values.output ? values.output : "";
     if (!answering)
         options.target = arguments[0];

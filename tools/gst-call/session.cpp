@@ -134,6 +134,8 @@ private:
         VideoOptions video;
         if (camera_)
             video.localVideoStreams.push_back(camera_);
+        if (options_.preferH264)
+            video.preferredCodec = VideoCodec::H264;
         return video;
     }
 

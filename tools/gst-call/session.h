@@ -33,6 +33,7 @@ struct SessionOptions {
     std::string microphone;  // DeviceManager ids; empty: the default
     std::string speaker;
     std::string camera;      // DeviceManager camera id; empty: no video sent
+    bool preferH264 = false;  // the call's video is H.264 when the caller prefers it
     std::string output;      // record: the Matroska file to write
     int durationSeconds = 0;  // hang up this long after Connected; 0: never
     int timeoutSeconds = 0;   // give up when not Connected this long after the start; 0: never

@@ -39,9 +39,18 @@ struct AudioOptions {
     bool muted = false;
 };
 
+enum class VideoCodec { VP8, H264 };
+
 struct VideoOptions {
     // Video to send from the start: at most one camera stream and one screen stream.
     std::vector<std::shared_ptr<LocalVideoStream>> localVideoStreams;
+    // The codec this side prefers; the other one (VP8 or H.264, openh264's constrained baseline)
+    // is still accepted. Placing a call, the offer lists the preferred codec first, and the far
+    // end sends and receives the first one of the offer it can. Accepting a call, the caller's
+    // preference decides and this one is not consulted. Both directions of a call use the same
+    // codec; it is fixed when the call is connected and stays for its whole length, whatever
+    // video starts or stops later.
+    VideoCodec preferredCodec = VideoCodec::VP8;
 };
 
 struct HangUpOptions {

@@ -8,11 +8,12 @@
 //   ...
 //   recorder->stop();  // or let the call end: either finalises the file
 //
-// The file is Matroska: the far end's audio (Opus) and each video stream it publishes (VP8),
-// written as they arrive, without transcoding; it starts at 0. Its tracks are fixed when the
-// recording starts, as soon as the far end has joined the call (the streams it publishes are known
-// then, before any media flows): a recording started earlier waits for that moment, and a stream
-// published only later is not recorded. A track whose stream stops (video off) and starts again
+// The file is Matroska: the far end's audio (Opus) and each video stream it publishes (VP8, or
+// H.264 when the call negotiated it; see VideoOptions), written as they arrive, without
+// transcoding; it starts at 0. Its tracks are fixed when the recording starts, as soon as the far
+// end has joined the call (the streams it publishes are known then, before any media flows): a
+// recording started earlier waits for that moment, and a stream published only later is not
+// recorded. A track whose stream stops (video off) and starts again
 // has a gap there; a track that never had data is left out. Recording costs memory while a
 // recorded video stream is off (what the other tracks carry waits for it: about 4 kB/s of Opus).
 //
@@ -55,7 +56,7 @@ struct CallRecorderOptions {
 // One track of a finished recording.
 struct RecordedTrack {
     MediaStreamKind kind = MediaStreamKind::Audio;
-    std::string codecName;      // "OPUS", "VP8"
+    std::string codecName;      // "OPUS", "VP8", "H264"
     std::string participantId;  // the raw id of the participant whose stream it is
     int streamId = 0;           // a video track: the participant's published stream id
     // What was written: video frames or audio packets, and the time from the first to the last.

@@ -85,7 +85,7 @@ GstElement* defaultSpeaker()
 
 Result<std::unique_ptr<CallPipeline>> CallPipeline::create(const std::string& callId, const AudioDevices& devices,
                                                            CallSignaller* signaller, bool muted, Events events,
-                                                           GMainContext* libraryContext)
+                                                           GMainContext* libraryContext, const char* videoCodecs)
 {
     static gsize debugOnce = 0;
     if (g_once_init_enter(&debugOnce)) {
@@ -115,7 +115,7 @@ Result<std::unique_ptr<CallPipeline>> CallPipeline::create(const std::string& ca
     // far end's audio only flows once the call is connected.
     if (g_object_class_find_property(G_OBJECT_GET_CLASS(speaker), "async"))
         g_object_set(speaker, "async", FALSE, nullptr);
-    g_object_set(callbin, "signaller", signaller, "muted", muted, nullptr);
+    g_object_set(callbin, "signaller", signaller, "muted", muted, "video-codecs", videoCodecs, nullptr);
     // The selector lets the microphone change during the call without touching callbin.
     g_object_set(selector, "sync-streams", FALSE, nullptr);
     gst_bin_add_many(bin, microphone, selector, callbin, mixer, playback, speaker, nullptr);

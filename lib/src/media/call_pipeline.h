@@ -7,9 +7,9 @@
 //   (one branch per remote participant stream) ───────────────────────────────────┘
 //
 //   appsrc "camera" → callbin.video_1        appsrc "screen" → callbin.video_2
-//   callbin.video_<participant> → tee ─▶ views (ViewBranch: queue → vp8dec → callrendersink)
+//   callbin.video_<participant> → tee ─▶ views (ViewBranch: queue → decodebin → callrendersink)
 //
-// The tees carry the remote streams as they arrive (Opus, VP8) to whatever else needs them
+// The tees carry the remote streams as they arrive (Opus, VP8 or H.264) to whatever else needs them
 // undecoded: a recording (RecordingBranch) hooks its tracks there.
 //
 // Both video slots exist from the start, whether or not video is sent: webrtcbin 1.22 cannot add
@@ -59,7 +59,8 @@ public:
 
     static Result<std::unique_ptr<CallPipeline>> create(const std::string& callId, const AudioDevices& devices,
                                                         CallSignaller* signaller, bool muted, Events events,
-                                                        GMainContext* libraryContext);
+                                                        GMainContext* libraryContext,
+                                                        const char* videoCodecs = "vp8,h264");
     ~CallPipeline();  // stops the pipeline (to NULL) and releases it
 
     // Sends silence instead of the microphone.
@@ -78,7 +79,7 @@ public:
     // The appsrc a LocalVideoStream's frames go into for the slot. Safe from any thread.
     GstElement* videoInput(VideoSlot slot) const { return slot == VideoSlot::Camera ? camera_ : screen_; }
     static int streamIdOf(VideoSlot slot) { return slot == VideoSlot::Camera ? 1 : 2; }
-    // The tee carrying a remote participant's video stream (VP8) of the given msid, made when
+    // The tee carrying a remote participant's video stream (VP8 or H.264) of the given msid, made when
     // first asked for.
     GstElement* remoteVideo(const std::string& participantId, const std::string& msid);
     // The tee carrying a remote participant's audio (Opus, before decoding), made when first

@@ -3,7 +3,9 @@
 #include <gst/video/video.h>
 
 #include <algorithm>
+#include <cctype>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 
 GST_DEBUG_CATEGORY_STATIC(recording_debug);
@@ -33,7 +35,20 @@ struct TrackProbe {
 };
 
 // On the queue's sink pad: notes the first buffer; a video track drops frames until a keyframe.
-GstPadProbeReturn onTrackBuffer(GstPad*, GstPadProbeInfo* info, gpointer data)
+// The caps' codec as SDP names it: "VP8" for video/x-vp8.
+std::string codecOf(GstPad* pad)
+{
+    g_autoptr(GstCaps) caps = gst_pad_get_current_caps(pad);
+    const char* name = caps && !gst_caps_is_empty(caps) ? gst_structure_get_name(gst_caps_get_structure(caps, 0)) : "";
+    const char* subtype = strchr(name, '/');
+    std::string codec = subtype ? subtype + 1 : "";
+    if (codec.starts_with("x-"))
+        codec.erase(0, 2);
+    std::transform(codec.begin(), codec.end(), codec.begin(), [](unsigned char c) { return std::toupper(c); });
+    return codec;
+}
+
+GstPadProbeReturn onTrackBuffer(GstPad* pad, GstPadProbeInfo* info, gpointer data)
 {
     auto* probe = static_cast<TrackProbe*>(data);
     GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
@@ -50,6 +65,8 @@ GstPadProbeReturn onTrackBuffer(GstPad*, GstPadProbeInfo* info, gpointer data)
     probe->progress->hadData[probe->index] = true;
     RecordingBranch::TrackCount& count = probe->progress->counts[probe->index];
     count.buffers++;
+    if (first)
+        count.codec = codecOf(pad);
     if (GST_BUFFER_PTS_IS_VALID(buffer)) {
         auto pts = std::chrono::nanoseconds(GST_BUFFER_PTS(buffer));
         if (first)

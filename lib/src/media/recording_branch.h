@@ -59,6 +59,8 @@ public:
         uint64_t buffers = 0;
         std::chrono::nanoseconds first{0};
         std::chrono::nanoseconds last{0};
+        // The codec as SDP names it ("OPUS", "VP8", "H264"), from the caps of the first buffer.
+        std::string codec;
     };
     const std::vector<TrackCount>& counts() const { return counts_; }
 

@@ -12,8 +12,10 @@ std::unique_ptr<ViewBranch> ViewBranch::attach(GstBin* bin, GstElement* tee, boo
     branch->tee_ = RefPtr<GstElement>::ref(tee);
     branch->queue_ = RefPtr<GstElement>::adopt(gst_element_factory_make("queue", nullptr));
     branch->render_ = RefPtr<GstElement>::adopt(gst_element_factory_make("callrendersink", nullptr));
+    // The codec is the call's (VP8 or H.264), and may be known only once the stream's first caps
+    // arrive: decodebin picks the decoder then (vp8dec; h264parse and openh264dec).
     if (decode)
-        branch->decoder_ = RefPtr<GstElement>::adopt(gst_element_factory_make("vp8dec", nullptr));
+        branch->decoder_ = RefPtr<GstElement>::adopt(gst_element_factory_make("decodebin", nullptr));
     if (!branch->queue_ || !branch->render_ || (decode && !branch->decoder_))
         return nullptr;
     // A view shows the newest frame: a slow sink drops old ones instead of holding the stream up.
@@ -35,7 +37,14 @@ std::unique_ptr<ViewBranch> ViewBranch::attach(GstBin* bin, GstElement* tee, boo
     bool linked;
     if (decode) {
         gst_bin_add(bin, branch->decoder_.get());
-        linked = gst_element_link_many(branch->queue_.get(), branch->decoder_.get(), branch->render_.get(), nullptr);
+        linked = gst_element_link(branch->queue_.get(), branch->decoder_.get());
+        // decodebin's src pad comes with the decoder, on the streaming thread.
+        g_signal_connect_object(branch->decoder_.get(), "pad-added", G_CALLBACK(+[](GstElement*, GstPad* pad, gpointer render) {
+                                    g_autoptr(GstPad) sink = gst_element_get_static_pad(GST_ELEMENT(render), "sink");
+                                    if (GST_PAD_IS_SRC(pad) && !gst_pad_is_linked(sink))
+                                        gst_pad_link(pad, sink);
+                                }),
+                                branch->render_.get(), GConnectFlags(0));
     } else {
         linked = gst_element_link(branch->queue_.get(), branch->render_.get());
     }

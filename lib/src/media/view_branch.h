@@ -1,9 +1,9 @@
 // One RendererView's branch of a pipeline: from a tee that carries a video stream to
 // callrendersink, which scales it into the view and hands it to the application's sink.
 //
-//   tee ─▶ queue ─▶ [vp8dec ─▶] callrendersink (video-sink: the application's, or its default)
+//   tee ─▶ queue ─▶ [decodebin ─▶] callrendersink (video-sink: the application's, or its default)
 //
-// A remote stream's tee carries VP8 as it arrives, so its branches decode (only while someone
+// A remote stream's tee carries VP8 or H.264 as it arrives, so its branches decode (only while someone
 // watches); a local capture's tee carries raw frames. A decoding branch asks upstream for a
 // keyframe when it joins, so it starts at once instead of at the sender's next keyframe.
 //

@@ -527,8 +527,10 @@ void Call::Impl::startMedia(const AudioDevices& configured, bool muted, const Vi
         if (auto self = weak.lock())
             self->finish(CallEndReason{410, 0, "Media failed: " + message}, true);
     };
+    // callbin's video-codecs: its offers list them in this order; its answers take the offer's first.
+    const char* videoCodecs = video.preferredCodec == VideoCodec::H264 ? "h264,vp8" : "vp8,h264";
     auto created = detail::CallPipeline::create(id, devices, CALL_SIGNALLER(signaller.get()), muted,
-                                                std::move(events), shared.library()->context());
+                                                std::move(events), shared.library()->context(), videoCodecs);
     if (!created) {
         finish(CallEndReason{410, 0, created.error().message}, true);
         return;

@@ -124,6 +124,8 @@ void CallRecorder::Impl::end(std::optional<CallEndReason> reason)
     for (size_t i = 0; i < tracks.size() && i < branch->counts().size(); ++i) {
         const auto& count = branch->counts()[i];
         tracks[i].frames = count.buffers;
+        if (!count.codec.empty())
+            tracks[i].codecName = count.codec;
         tracks[i].duration = std::chrono::duration_cast<std::chrono::milliseconds>(count.last - count.first);
     }
     branch.reset();  // the branch leaves the pipeline; the file is closed
