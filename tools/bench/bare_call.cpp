@@ -126,6 +126,13 @@ bool BareCall::start()
         g_signal_connect(webrtc, "pad-added", G_CALLBACK(onPadAdded), this);
     }
     g_signal_connect(a_, "on-negotiation-needed", G_CALLBACK(onNegotiationNeeded), this);
+    g_signal_connect(a_, "notify::connection-state", G_CALLBACK(+[](GObject* webrtc, GParamSpec*, gpointer data) {
+        GstWebRTCPeerConnectionState state;
+        g_object_get(webrtc, "connection-state", &state, nullptr);
+        int64_t expected = 0;
+        if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED)
+            static_cast<CallObservations*>(data)->connectedUs.compare_exchange_strong(expected, nowUs());
+    }), observations_);
     bool latency = media_.probe == Probe::Latency;
     if (!addSender(a_, false) || !addSender(b_, latency)) {
         fail("cannot build the senders");
@@ -219,6 +226,9 @@ void BareCall::onPadAdded(GstElement* webrtc, GstPad* pad, gpointer data)
     const char* kind = gst_structure_get_string(gst_caps_get_structure(caps, 0), "media");
     bool video = kind && g_str_equal(kind, "video");
     bool atCaller = webrtc == self->a_;
+    int64_t expected = 0;
+    if (atCaller && video)
+        self->observations_->remoteVideoUs.compare_exchange_strong(expected, nowUs());
     GstElement* sink = nullptr;
     const char* decode = video ? "rtpvp8depay ! vp8dec" : "rtpopusdepay ! opusdec ! audioconvert ! audioresample";
     std::string description = decode;

@@ -36,6 +36,12 @@ struct CallMedia {
 struct CallObservations {
     std::atomic<int64_t> startedUs{0};     // create-offer (bare) or call() (ours)
     std::atomic<int64_t> firstFrameUs{0};  // first decoded video frame of the callee
+    // Stages of the set-up at the caller, for telling where its time goes: the peer connection
+    // connected (ICE and DTLS done), the callee's video stream there (bare: webrtcbin's pad;
+    // ours: the RemoteVideoStream available), and (ours) its view made.
+    std::atomic<int64_t> connectedUs{0};
+    std::atomic<int64_t> remoteVideoUs{0};
+    std::atomic<int64_t> viewReadyUs{0};
     std::atomic<bool> failed{false};
     std::string failure;
     Samples videoLatencyMs;

@@ -244,17 +244,27 @@ int runSetup(const Settings& settings)
     std::string why;
     if (!calls.prepare(1, &why))
         return failWith(why);
-    std::vector<double> times;
+    std::vector<double> times, connected, remoteVideo, viewReady;
+    auto since = [](const CallObservations& seen, int64_t atUs) {
+        return atUs ? double(atUs - seen.startedUs) / 1000.0 : -1.0;
+    };
     for (int i = 0; i < settings.calls; i++) {
         if (!calls.place(1, &why))
             return failWith("call " + std::to_string(i + 1) + ": " + why);
         auto& seen = calls.observations(0);
-        times.push_back(double(seen.firstFrameUs - seen.startedUs) / 1000.0);
+        times.push_back(since(seen, seen.firstFrameUs));
+        connected.push_back(since(seen, seen.connectedUs));
+        remoteVideo.push_back(since(seen, seen.remoteVideoUs));
+        viewReady.push_back(since(seen, seen.viewReadyUs));
         if (!calls.end())
             return failWith("call " + std::to_string(i + 1) + " did not end");
     }
     member("first_call_ms", times.front());
     member("warm_ms", std::vector<double>(times.begin() + 1, times.end()));
+    // Where the time went, per call (the first included; -1: the stage does not apply).
+    member("stage_connected_ms", connected);
+    member("stage_remote_video_ms", remoteVideo);
+    member("stage_view_ready_ms", viewReady);
     return 0;
 }
 

@@ -203,6 +203,9 @@ void OurPair::makeView(End& end)
     if (streams.empty() || !streams[0]->isAvailable())
         return;
     end.viewRequested = true;
+    bool atCaller = &end == caller_.get();
+    if (atCaller && observations_)
+        observations_->remoteVideoUs = nowUs();
     end.renderer = std::make_unique<Renderer>(streams[0]);
     CreateViewOptions options;
     if (&end == caller_.get())
@@ -211,8 +214,11 @@ void OurPair::makeView(End& end)
         options.sink = [] { return makeRealTimeSink(); };
     End* at = &end;
     end.renderer->createView(options, [this, at](Result<std::shared_ptr<RendererView>> made) {
-        if (made)
+        if (made) {
             at->view = made.value();
+            if (at == caller_.get() && observations_)
+                observations_->viewReadyUs = nowUs();
+        }
         else if (observations_ && !observations_->failed.exchange(true))
             observations_->failure = "createView failed: " + made.error().message;
     });
@@ -220,6 +226,10 @@ void OurPair::makeView(End& end)
 
 void OurPair::pump()
 {
+    // pump() runs right after each dispatch on the callback context, so this is when the
+    // application learns of the state change.
+    if (observations_ && caller_->call && caller_->call->state() == CallState::Connected && !observations_->connectedUs)
+        observations_->connectedUs = nowUs();
     for (End* end : {caller_.get(), callee_.get()}) {
         makeView(*end);
         if (media_.stats && end->call && !end->stats) {

@@ -253,6 +253,17 @@ def summary(results):
         target = "≤ Chromium" if label == "p50" else "≤ 200 ms"
         rows.append(("set-up, warm, %s (ms)" % label, values["ours"], values["bare"], values["chromium"],
                      ratio(values["ours"], values["bare"]), ratio(values["ours"], values["chromium"]), target))
+    for stage, name in (("stage_connected_ms", "connected (ICE + DTLS)"),
+                        ("stage_remote_video_ms", "callee's video known"),
+                        ("stage_view_ready_ms", "view made")):
+        values = {}
+        for s in ("ours", "bare"):
+            warm = [v for v in ((results.get("setup") or {}).get(s) or {}).get(stage, [])[1:] if v >= 0]
+            values[s] = percentile(warm, 0.5)
+        if values["ours"] is None and values["bare"] is None:
+            continue
+        rows.append(("  set-up stage: %s, p50 (ms)" % name, values["ours"], values["bare"], None,
+                     ratio(values["ours"], values["bare"]), None, ""))
     first = {s: ((results.get("setup") or {}).get(s) or {}).get("first_call_ms") for s in ("ours", "bare", "chromium")}
     rows.append(("set-up, first call of a process (ms)", first["ours"], first["bare"], first["chromium"],
                  ratio(first["ours"], first["bare"]), ratio(first["ours"], first["chromium"]), ""))
@@ -376,7 +387,7 @@ def main():
     # Every measure of ours and bare must have a number, and Chromium's where it applies.
     missing = []
     for row in rows:
-        if row[0].startswith("server:"):
+        if row[0].startswith("server:") or row[0].startswith("  set-up stage"):
             continue
         needs_chromium = row[0].startswith("set-up") or row[0].startswith("video")
         if row[1] is None or row[2] is None or (needs_chromium and row[3] is None):
