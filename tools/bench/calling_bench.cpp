@@ -282,6 +282,14 @@ int runLatency(const Settings& settings)
     size_t missedFrom = seen.videoLatencyMs.misses();
     size_t audioFrom = seen.audioLatencyMs.size();
     runFor(settings.seconds, [&] { calls.pump(); });
+    // A short window on a busy machine may end before a tone burst (one a second) was heard: it
+    // goes on until there are a few samples of each, within a deadline.
+    waitFor(
+        [&] {
+            calls.pump();
+            return seen.videoLatencyMs.size() >= videoFrom + 3 && seen.audioLatencyMs.size() >= audioFrom + 3;
+        },
+        20s);
     if (calls.anyFailed(&why))
         return failWith(why);
     auto video = seen.videoLatencyMs.values();

@@ -44,7 +44,8 @@ class Runner:
         self.out.mkdir(parents=True, exist_ok=True)
         self.bench = self.build / "tools" / "bench" / "calling-bench"
         self.server_binary = self.build / "tools" / "calling-server" / "calling-server"
-        self.load_generator = self.build / "tools" / "bench" / "server" / "calling-bench-server"
+        self.load_generator = Path(args.server_bench) if args.server_bench else (
+            self.build / "tools" / "bench" / "server" / "calling-bench-server")
         self.env = dict(os.environ)
         # The plugin in the build tree, through a registry of the benchmark's own, so that an
         # installed or stale copy is never picked up.
@@ -301,6 +302,9 @@ def summary(results):
                      None, "≤ 20 KiB"))
         rows.append(("server: call set-ups per second", server.get("setups_per_second"), None, None, None, None,
                      "≥ 500"))
+        rows.append(("server: call set-up p50 / p95, signalling only (ms)",
+                     "%s / %s" % (fmt(server.get("setup_ms_p50")), fmt(server.get("setup_ms_p95"))),
+                     None, None, None, None, ""))
     return rows
 
 
@@ -357,6 +361,8 @@ def main():
     parser.add_argument("--capacity-step", type=int)
     parser.add_argument("--capacity-max", type=int)
     parser.add_argument("--capacity-seconds", type=float)
+    parser.add_argument("--server-bench", help="the server load generator (default: BUILD/tools/bench/server/"
+                        "calling-bench-server; skipped when it is not there)")
     parser.add_argument("--warmup", type=float, help="seconds between the calls connecting and a window")
     args = parser.parse_args()
     full = dict(calls=25, latency_seconds=30, cpu_seconds=30, cpu_audio_calls=10, cpu_av_calls=3,
