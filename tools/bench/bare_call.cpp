@@ -242,7 +242,8 @@ void BareCall::onPadAdded(GstElement* webrtc, GstPad* pad, gpointer data)
     } else if (!video) {
         sink = makeSpeaker(self->observations_);
     } else {
-        sink = makeRealTimeSink(atCaller ? &self->observations_->firstFrameUs : nullptr);
+        sink = makeRealTimeSink(atCaller ? &self->observations_->firstFrameUs : nullptr,
+                                &self->observations_->videoFrames);
     }
     GstElement* chain = chainBin(description.c_str());
     if (!chain || !sink) {

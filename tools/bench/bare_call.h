@@ -42,6 +42,8 @@ struct CallObservations {
     std::atomic<int64_t> connectedUs{0};
     std::atomic<int64_t> remoteVideoUs{0};
     std::atomic<int64_t> viewReadyUs{0};
+    // Video frames that reached the (real-time) sinks of both ends, in the Consume probe.
+    std::atomic<uint64_t> videoFrames{0};
     std::atomic<bool> failed{false};
     std::string failure;
     Samples videoLatencyMs;

@@ -215,6 +215,26 @@ public:
 
     CallObservations& observations(int i) { return *observations_[i]; }
 
+    // Speaker buffers played and dropped late, over all calls (no statistics request: cheap).
+    Audio speakers() const
+    {
+        Audio total;
+        for (auto& observation : observations_) {
+            auto [played, late] = observation->speakerCounts();
+            total.played += double(played);
+            total.late += double(late);
+        }
+        return total;
+    }
+
+    uint64_t videoFrames() const
+    {
+        uint64_t total = 0;
+        for (auto& observation : observations_)
+            total += observation->videoFrames;
+        return total;
+    }
+
     bool end()
     {
         bool clean = true;
@@ -319,11 +339,15 @@ int runCpu(const Settings& settings)
     if (!calls.place(settings.calls, &why))
         return failWith(why);
     runFor(settings.warmup, [&] { calls.pump(); });
+    auto audioStart = calls.speakers();
+    uint64_t framesStart = calls.videoFrames();
     double cpuStart = cpuSeconds();
     int64_t wallStart = nowUs();
     runFor(settings.seconds, [&] { calls.pump(); });
     double cpu = cpuSeconds() - cpuStart;
     double wall = double(nowUs() - wallStart) / 1e6;
+    uint64_t frames = calls.videoFrames() - framesStart;
+    auto audioEnd = calls.speakers();
     double peak = statusKiB("VmHWM");
     if (calls.anyFailed(&why))
         return failWith(why);
@@ -332,6 +356,12 @@ int runCpu(const Settings& settings)
     member("window_s", wall);
     member("cpu_s", cpu);
     member("cpu_s_per_call_s", cpu / (wall * settings.calls));
+    // What was delivered for that CPU: frames per second per received video stream (two per
+    // call), and the speakers' buffers dropped late.
+    if (settings.video)
+        member("received_fps_per_stream", double(frames) / (wall * 2 * settings.calls));
+    member("audio_buffers_late", audioEnd.late - audioStart.late);
+    member("audio_buffers_played", audioEnd.played - audioStart.played);
     member("rss_before_kib", rssBefore);
     member("peak_rss_kib", peak);
     member("peak_kib_per_call", (peak - rssBefore) / settings.calls);

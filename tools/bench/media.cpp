@@ -308,12 +308,12 @@ GstElement* makeFirstFrameSink(std::atomic<int64_t>* firstFrameUs)
     return GST_ELEMENT(sink);
 }
 
-GstElement* makeRealTimeSink(std::atomic<int64_t>* firstUs)
+GstElement* makeRealTimeSink(std::atomic<int64_t>* firstUs, std::atomic<uint64_t>* count)
 {
     GstElement* sink = gst_element_factory_make("fakesink", nullptr);
     g_object_set(sink, "sync", TRUE, "async", FALSE, nullptr);
+    g_autoptr(GstPad) pad = gst_element_get_static_pad(sink, "sink");
     if (firstUs) {
-        g_autoptr(GstPad) pad = gst_element_get_static_pad(sink, "sink");
         gst_pad_add_probe(
             pad, GST_PAD_PROBE_TYPE_BUFFER,
             [](GstPad*, GstPadProbeInfo*, gpointer data) {
@@ -322,6 +322,15 @@ GstElement* makeRealTimeSink(std::atomic<int64_t>* firstUs)
                 return GST_PAD_PROBE_REMOVE;
             },
             firstUs, nullptr);
+    }
+    if (count) {
+        gst_pad_add_probe(
+            pad, GST_PAD_PROBE_TYPE_BUFFER,
+            [](GstPad*, GstPadProbeInfo*, gpointer data) {
+                static_cast<std::atomic<uint64_t>*>(data)->fetch_add(1);
+                return GST_PAD_PROBE_OK;
+            },
+            count, nullptr);
     }
     return sink;
 }

@@ -71,9 +71,10 @@ GstElement* makeOnsetDetector(const BurstLog* bursts, Samples* out);
 GstElement* makeFirstFrameSink(std::atomic<int64_t>* firstFrameUs);
 
 // A sink that consumes in real time (fakesink sync=true), as a view or speaker that shows or plays
-// does; `firstUs`, when given, gets the arrival of the first buffer (a one-shot probe, so that
-// the steady state pays nothing for it).
-GstElement* makeRealTimeSink(std::atomic<int64_t>* firstUs = nullptr);
+// does. `firstUs`, when given, gets the arrival of the first buffer; `count`, when given, counts
+// the buffers (so that CPU figures can be read against the frames each stack really delivered:
+// a loaded machine drops frames, and a frame not encoded costs nothing).
+GstElement* makeRealTimeSink(std::atomic<int64_t>* firstUs = nullptr, std::atomic<uint64_t>* count = nullptr);
 
 // Encoder settings callbin uses, so that every GStreamer stack sends the same bits.
 void configureOpusLikeCallbin(GstElement* opusenc);

@@ -114,7 +114,7 @@ GstElement* OurPair::callerVideoSink()
     case Probe::Consume:
         break;
     }
-    return makeRealTimeSink(&observations_->firstFrameUs);
+    return makeRealTimeSink(&observations_->firstFrameUs, &observations_->videoFrames);
 }
 
 GstElement* OurPair::callerSpeaker()
@@ -211,7 +211,9 @@ void OurPair::makeView(End& end)
     if (&end == caller_.get())
         options.sink = [this] { return callerVideoSink(); };
     else
-        options.sink = [] { return makeRealTimeSink(); };
+        options.sink = [this] {
+            return makeRealTimeSink(nullptr, observations_ ? &observations_->videoFrames : nullptr);
+        };
     End* at = &end;
     end.renderer->createView(options, [this, at](Result<std::shared_ptr<RendererView>> made) {
         if (made) {

@@ -279,7 +279,21 @@ def summary(results):
         ours, bare = entry.get("ours") or {}, entry.get("bare") or {}
         calls = int(ours.get("calls") or bare.get("calls") or 0)
         o, b = ours.get("cpu_s_per_call_s"), bare.get("cpu_s_per_call_s")
-        rows.append(("CPU s per call-s, %s, %s calls" % (name, fmt(calls)), o, b, None, ratio(o, b), None, "≤ 1.05× bare"))
+        # CPU only compares when both stacks delivered the media: video at (nearly) 30 fps, audio
+        # with (nearly) no speaker buffer dropped late. A starved machine drops both, and what
+        # is dropped costs nothing.
+        target = "≤ 1.05× bare"
+        short = [stack for stack, entry in (("ours", ours), ("bare", bare))
+                 if (media == "av" and (entry.get("received_fps_per_stream") or 0) < 25) or
+                 (entry.get("audio_buffers_late") or 0) > 0.01 * ((entry.get("audio_buffers_played") or 0) + 1)]
+        if short:
+            target += " (not comparable: %s did not deliver the media)" % " and ".join(short)
+        rows.append(("CPU s per call-s, %s, %s calls" % (name, fmt(calls)), o, b, None, ratio(o, b), None, target))
+        # The work delivered for that CPU: a loaded machine drops frames, and a frame not encoded
+        # costs nothing, so CPU figures only compare at similar frame rates.
+        if media == "av":
+            o, b = ours.get("received_fps_per_stream"), bare.get("received_fps_per_stream")
+            rows.append(("  received video frames/s per stream (of 30)", o, b, None, ratio(o, b), None, ""))
         o, b = ours.get("peak_kib_per_call"), bare.get("peak_kib_per_call")
         rows.append(("peak memory per call, %s (MiB)" % name, o / 1024 if o is not None else None,
                      b / 1024 if b is not None else None, None, ratio(o, b), None, ""))
@@ -289,6 +303,8 @@ def summary(results):
         entry = capacity.get(stack)
         if not entry:
             return None
+        if entry["limit_reached"] and entry["carried"] == 0:
+            return "< %d" % int(entry["steps"][0]["calls"])
         return entry["carried"] if entry["limit_reached"] else "≥ %d" % entry["carried"]
 
     o, b = carried("ours"), carried("bare")
@@ -366,7 +382,7 @@ def main():
     parser.add_argument("--warmup", type=float, help="seconds between the calls connecting and a window")
     args = parser.parse_args()
     full = dict(calls=25, latency_seconds=30, cpu_seconds=30, cpu_audio_calls=10, cpu_av_calls=3,
-                capacity_start=10, capacity_step=5, capacity_max=60, capacity_seconds=15, warmup=2)
+                capacity_start=5, capacity_step=5, capacity_max=60, capacity_seconds=15, warmup=2)
     smoke = dict(calls=3, latency_seconds=2, cpu_seconds=2, cpu_audio_calls=1, cpu_av_calls=1,
                  capacity_start=2, capacity_step=2, capacity_max=2, capacity_seconds=2, warmup=0.5)
     for key, value in (smoke if args.smoke else full).items():
@@ -393,7 +409,7 @@ def main():
     # Every measure of ours and bare must have a number, and Chromium's where it applies.
     missing = []
     for row in rows:
-        if row[0].startswith("server:") or row[0].startswith("  set-up stage"):
+        if row[0].startswith("server:") or row[0].startswith("  "):
             continue
         needs_chromium = row[0].startswith("set-up") or row[0].startswith("video")
         if row[1] is None or row[2] is None or (needs_chromium and row[3] is None):
