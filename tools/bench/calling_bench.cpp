@@ -166,7 +166,9 @@ public:
                 }
                 return true;
             },
-            std::chrono::milliseconds(20000 + 2000 * count));
+            // Generous: a loaded machine (CI's, say) took 16 s for a process's first call; the
+            // wait ends as soon as the calls are up, so a long deadline costs nothing.
+            std::chrono::milliseconds(45000 + 2000 * count));
         for (auto& observation : observations_) {
             if (observation->failed) {
                 *why = observation->failure;

@@ -45,7 +45,7 @@ function wire(a, b) {
 // The caller's first decoded frame of the callee's video, as a promise of performance.now().
 function firstFrame(pc, video) {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no frame within 15 s')), 15000);
+    const timer = setTimeout(() => reject(new Error('no frame within 45 s')), 45000);
     pc.ontrack = (e) => {
       if (e.track.kind !== 'video') return;
       video.srcObject = new MediaStream([e.track]);
