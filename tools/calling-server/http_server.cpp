@@ -3,6 +3,7 @@
 #include "protocol/request_signing.h"
 
 #include <gio/gio.h>
+#include <gio/gnetworking.h>
 
 #include <memory>
 
@@ -100,9 +101,17 @@ Result<std::string> HttpServer::listen(const ListenOptions& options)
     if (signalling_)
         signalling_->install(server_, onEarly, this);
 
+    // The socket is ours rather than soup_server_listen()'s so that its backlog can be set.
     g_autoptr(GError) error = nullptr;
-    if (!soup_server_listen(server_, address->get(),
-                            tls ? SOUP_SERVER_LISTEN_HTTPS : static_cast<SoupServerListenOptions>(0), &error))
+    GSocketFamily family = g_socket_address_get_family(address->get());
+    g_autoptr(GSocket) socket = g_socket_new(family, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, &error);
+    if (socket && family == G_SOCKET_FAMILY_IPV6)
+        g_socket_set_option(socket, IPPROTO_IPV6, IPV6_V6ONLY, TRUE, nullptr);  // as soup_server_listen() does
+    if (socket)
+        g_socket_set_listen_backlog(socket, kListenBacklog);
+    if (!socket || !g_socket_bind(socket, address->get(), TRUE, &error) || !g_socket_listen(socket, &error) ||
+        !soup_server_listen_socket(server_, socket,
+                                   tls ? SOUP_SERVER_LISTEN_HTTPS : static_cast<SoupServerListenOptions>(0), &error))
         return Error{500, 0, "cannot listen on " + options.address + ": " + error->message};
 
     GSList* uris = soup_server_get_uris(server_);
