@@ -120,6 +120,66 @@ std::string waitFor(const char* phase, Load& load, ServerProcess& server, int64_
     return why;
 }
 
+struct Figures {
+    int64_t rssStart = 0;
+    int64_t rssIdle = 0;
+    int64_t rssLoaded = 0;
+    int64_t rssEnd = 0;
+    double identitySeconds = 0;
+    double connectSeconds = 0;
+    double setupSeconds = 0;
+    int64_t serverCpuMs = 0;
+    int64_t benchCpuMs = 0;
+};
+
+// The three phases; returns why the run failed, or an empty string.
+std::string measure(ServerProcess& server, Load& load, int agents, int setups, int concurrency, Figures& figures)
+{
+    figures.rssStart = server.residentBytes();
+    gint64 phaseStart = g_get_monotonic_time();
+    load.createIdentities(agents, kIdentityWindow);
+    if (auto why = waitFor(
+            "identities", load, server, 60000 + int64_t(agents) * 20, [&] { return load.identitiesDone(); },
+            [&] { return load.identitiesCreated(); }, agents);
+        !why.empty())
+        return why;
+    figures.identitySeconds = double(g_get_monotonic_time() - phaseStart) / G_USEC_PER_SEC;
+
+    // After the identity API's work, so that the difference is the connections' alone.
+    figures.rssIdle = server.residentBytes();
+    phaseStart = g_get_monotonic_time();
+    load.connectAgents(kConnectWindow);
+    if (auto why = waitFor(
+            "agents", load, server, 60000 + int64_t(agents) * 20, [&] { return load.agentsDone(); },
+            [&] { return load.agentsWelcomed(); }, agents);
+        !why.empty())
+        return why;
+    figures.connectSeconds = double(g_get_monotonic_time() - phaseStart) / G_USEC_PER_SEC;
+    figures.rssLoaded = server.residentBytes();
+    if (figures.rssStart < 0 || figures.rssIdle < 0 || figures.rssLoaded < 0)
+        return "cannot read the server's VmRSS from /proc";
+    g_printerr("calling-bench-server: %d agents connected in %.1f s; server VmRSS %.1f -> %.1f MiB\n", agents,
+               figures.connectSeconds, double(figures.rssIdle) / 1048576, double(figures.rssLoaded) / 1048576);
+
+    int64_t serverCpuStart = server.cpuMilliseconds();
+    int64_t benchCpuStart = bench::cpuMilliseconds("self");
+    phaseStart = g_get_monotonic_time();
+    load.runSetups(setups, concurrency);
+    if (auto why = waitFor(
+            "set-ups", load, server, 60000 + int64_t(setups) * 50, [&] { return load.setupsFinished(); },
+            [&] { return load.setupsDone(); }, setups);
+        !why.empty())
+        return why;
+    figures.setupSeconds = double(g_get_monotonic_time() - phaseStart) / G_USEC_PER_SEC;
+    int64_t serverCpuEnd = server.cpuMilliseconds();
+    figures.serverCpuMs = serverCpuEnd - serverCpuStart;
+    figures.benchCpuMs = bench::cpuMilliseconds("self") - benchCpuStart;
+    figures.rssEnd = server.residentBytes();
+    if (serverCpuStart < 0 || serverCpuEnd < 0)
+        return "cannot read the server's CPU time from /proc";
+    return {};
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
@@ -172,52 +232,15 @@ int main(int argc, char** argv)
         return failure(started.error().message);
     ServerProcess& server = *started.value();
     g_printerr("calling-bench-server: calling-server runs at %s\n", server.authority().c_str());
-    int64_t rssStart = server.residentBytes();
-
     Load load(server.connection());
-    gint64 phaseStart = g_get_monotonic_time();
-    load.createIdentities(agents, kIdentityWindow);
-    if (auto why = waitFor(
-            "identities", load, server, 60000 + int64_t(agents) * 20, [&] { return load.identitiesDone(); },
-            [&] { return load.identitiesCreated(); }, agents);
-        !why.empty())
-        return failure(why);
-    double identitySeconds = double(g_get_monotonic_time() - phaseStart) / G_USEC_PER_SEC;
-
-    // After the identity API's work, so that the difference is the connections' alone.
-    int64_t rssIdle = server.residentBytes();
-    phaseStart = g_get_monotonic_time();
-    load.connectAgents(kConnectWindow);
-    if (auto why = waitFor(
-            "agents", load, server, 60000 + int64_t(agents) * 20, [&] { return load.agentsDone(); },
-            [&] { return load.agentsWelcomed(); }, agents);
-        !why.empty())
-        return failure(why);
-    double connectSeconds = double(g_get_monotonic_time() - phaseStart) / G_USEC_PER_SEC;
-    int64_t rssLoaded = server.residentBytes();
-    if (rssStart < 0 || rssIdle < 0 || rssLoaded < 0)
-        return failure("cannot read the server's VmRSS from /proc");
-    g_printerr("calling-bench-server: %d agents connected in %.1f s; server VmRSS %.1f -> %.1f MiB\n", agents,
-               connectSeconds, double(rssIdle) / 1048576, double(rssLoaded) / 1048576);
-
-    int64_t serverCpuStart = server.cpuMilliseconds();
-    int64_t benchCpuStart = bench::cpuMilliseconds("self");
-    phaseStart = g_get_monotonic_time();
-    load.runSetups(setups, concurrency);
-    if (auto why = waitFor(
-            "set-ups", load, server, 60000 + int64_t(setups) * 50, [&] { return load.setupsFinished(); },
-            [&] { return load.setupsDone(); }, setups);
-        !why.empty())
-        return failure(why);
-    double setupSeconds = double(g_get_monotonic_time() - phaseStart) / G_USEC_PER_SEC;
-    int64_t serverCpu = server.cpuMilliseconds() - serverCpuStart;
-    int64_t benchCpu = bench::cpuMilliseconds("self") - benchCpuStart;
-    int64_t rssEnd = server.residentBytes();
-    if (serverCpuStart < 0 || serverCpu < 0)
-        return failure("cannot read the server's CPU time from /proc");
-
+    Figures figures;
+    std::string why = measure(server, load, agents, setups, concurrency, figures);
+    // Stopped while `load` still exists: waiting for the exit iterates the main loop, which completes
+    // the load's requests and handshakes still under way, into it.
     load.stopping();
     int status = server.stop();
+    if (!why.empty())
+        return failure(why);
     if (status != 0)
         return failure("calling-server did not stop cleanly on SIGTERM (exit status " + std::to_string(status) +
                        ", -1: killed after the deadline)");
@@ -231,10 +254,11 @@ int main(int argc, char** argv)
                 "\"server_cpu_ms_per_setup\":%.3f,\"bench_cpu_ms_per_setup\":%.3f,"
                 "\"server_rss_after_setups_bytes\":%" G_GINT64_FORMAT
                 ",\"sdp_offer_bytes\":%zu,\"sdp_answer_bytes\":%zu}\n",
-                agents, rssStart, rssIdle, rssLoaded, double(rssLoaded - rssIdle) / agents, identitySeconds,
-                connectSeconds, setups, std::min(concurrency, agents / 2), setupSeconds, setups / setupSeconds,
+                agents, figures.rssStart, figures.rssIdle, figures.rssLoaded,
+                double(figures.rssLoaded - figures.rssIdle) / agents, figures.identitySeconds, figures.connectSeconds,
+                setups, std::min(concurrency, agents / 2), figures.setupSeconds, setups / figures.setupSeconds,
                 percentile(latencies, 0.5), percentile(latencies, 0.95), percentile(latencies, 1.0),
-                double(serverCpu) / setups, double(benchCpu) / setups, rssEnd, bench::offerSdp(0).size(),
-                bench::answerSdp(0).size());
+                double(figures.serverCpuMs) / setups, double(figures.benchCpuMs) / setups, figures.rssEnd,
+                bench::offerSdp(0).size(), bench::answerSdp(0).size());
     return 0;
 }
