@@ -67,8 +67,16 @@ Load::~Load()
 
 void Load::fail(std::string why)
 {
+    std::lock_guard lock(failureLock_);
     if (failure_.empty())
         failure_ = std::move(why);
+    failed_ = true;
+}
+
+std::string Load::failure() const
+{
+    std::lock_guard lock(failureLock_);
+    return failure_;
 }
 
 std::string Load::nextRequestId()
@@ -136,6 +144,7 @@ void Load::onIdentity(GObject* source, GAsyncResult* result, gpointer data)
         return;
     }
     self->agents_.push_back(std::move(agent));
+    ++self->identitiesCreated_;
     if (!self->failed() && self->identitiesRequested_ < self->identitiesWanted_)
         self->requestIdentity();
 }
@@ -143,6 +152,7 @@ void Load::onIdentity(GObject* source, GAsyncResult* result, gpointer data)
 void Load::connectAgents(int window)
 {
     connectWindow_ = window;
+    connecting_ = true;
     for (int i = 0; i < window; ++i)
         connectNext();
 }

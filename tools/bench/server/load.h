@@ -11,6 +11,10 @@
 // Every phase completes asynchronously; failed() says whether anything went wrong, and why, the
 // first time: a refused request or token, an `error` from the server, an unexpected end reason or a
 // connection the server closed.
+//
+// Threads: a Load lives on the thread that made it and its thread-default context, where every
+// method but the counters, failed(), failure() and stopping() must be called. Those may be read
+// from any thread, so that one thread can watch several loads, each on a thread of its own.
 #pragma once
 
 #include "protocol/connection_string.h"
@@ -19,9 +23,11 @@
 
 #include <libsoup/soup.h>
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -35,26 +41,27 @@ public:
     Load(const Load&) = delete;
     Load& operator=(const Load&) = delete;
 
-    bool failed() const { return !failure_.empty(); }
-    const std::string& failure() const { return failure_; }
+    bool failed() const { return failed_; }
+    std::string failure() const;
 
     // Creates `count` identities, each with a voip token, at most `window` requests at a time.
     void createIdentities(int count, int window);
-    int identitiesCreated() const { return static_cast<int>(agents_.size()); }
-    bool identitiesDone() const { return identitiesRequested_ == identitiesWanted_ && identitiesPending_ == 0; }
+    int identitiesCreated() const { return identitiesCreated_; }
+    bool identitiesDone() const { return identitiesCreated_ == identitiesWanted_; }
 
     // Opens one agent connection per identity, at most `window` of them between the upgrade
     // request and the server's `welcome`.
     void connectAgents(int window);
     int agentsWelcomed() const { return welcomed_; }
-    bool agentsDone() const { return welcomed_ == static_cast<int>(agents_.size()); }
+    bool agentsDone() const { return connecting_ && welcomed_ == identitiesWanted_; }
 
     // Runs `count` call set-ups, `concurrency` at a time, each between its own pair of agents:
     // invite, ringing, accept, SDP offer and answer relayed, hang up, both sides ended.
     void runSetups(int count, int concurrency);
     int setupsDone() const { return setupsDone_; }
     bool setupsFinished() const { return setupsDone_ == setupsWanted_; }
-    // Invite sent to answer received by the caller, in milliseconds, one per set-up.
+    // Invite sent to answer received by the caller, in milliseconds, one per set-up; complete once
+    // setupsFinished().
     const std::vector<double>& setupMilliseconds() const { return setupMs_; }
 
     // From now on connections that close are expected (the server is being stopped).
@@ -99,25 +106,29 @@ private:
     std::string host_;  // host:port, as the Host header and the request signature have it
     calling::protocol::GObjectPtr<SoupSession> http_;
     calling::protocol::GObjectPtr<SoupSession> sockets_;
+    mutable std::mutex failureLock_;
     std::string failure_;
-    bool stopping_ = false;
+    std::atomic<bool> failed_ = false;
+    std::atomic<bool> stopping_ = false;
     uint64_t requestCounter_ = 0;
 
     std::vector<std::unique_ptr<Agent>> agents_;
-    int identitiesWanted_ = 0;
+    std::atomic<int> identitiesCreated_ = 0;
+    std::atomic<int> identitiesWanted_ = -1;  // -1: not asked yet
     int identitiesRequested_ = 0;
     int identitiesPending_ = 0;
     int identityWindow_ = 0;
 
+    std::atomic<bool> connecting_ = false;
     int connectWindow_ = 0;
     int connectNext_ = 0;
-    int welcomed_ = 0;
+    std::atomic<int> welcomed_ = 0;
 
     std::unordered_map<std::string, Call> calls_;
     std::deque<int> freePairs_;
-    int setupsWanted_ = 0;
+    std::atomic<int> setupsWanted_ = -1;  // -1: not asked yet
     int setupsStarted_ = 0;
-    int setupsDone_ = 0;
+    std::atomic<int> setupsDone_ = 0;
     std::vector<double> setupMs_;
 };
 

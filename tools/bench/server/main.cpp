@@ -9,15 +9,18 @@
 // fails (a refused request, an `error` from the server, an unexpected end reason, a stall or a
 // deadline), 2 on bad options.
 #include "load.h"
+#include "load_thread.h"
 #include "sdp.h"
 #include "server_process.h"
 
+#include <glib-unix.h>
 #include <glib.h>
 
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -27,6 +30,7 @@
 namespace {
 
 using bench::Load;
+using bench::LoadThread;
 using bench::ServerProcess;
 
 // Identity API requests in flight: enough to keep the server busy without queueing in it.
@@ -37,6 +41,10 @@ constexpr int kIdentityWindow = 16;
 constexpr int kConnectWindow = 128;
 // A phase that makes no progress for this long has stalled; waiting longer would not help.
 constexpr int64_t kStallMs = 30000;
+// Deadlines of the phases that slow down with the number of agents on a loaded machine: with the
+// stall check above, they only end runs that progress, however slowly, for too long.
+constexpr int64_t kConnectTimeoutMs = 30 * 60 * 1000;
+constexpr int64_t kSetupTimeoutMs = 30 * 60 * 1000;
 
 int usage(const std::string& message)
 {
@@ -79,9 +87,91 @@ std::string raiseDescriptorLimit(int agents)
     return {};
 }
 
+// Set by SIGINT and SIGTERM, so that an interrupted run still stops the server it started.
+bool interrupted = false;
+
+// One thread's part of the load.
+struct Share {
+    int agents = 0;
+    int setups = 0;
+    int concurrency = 0;
+};
+
+// The loads of all threads: agents, pairs, set-ups and concurrency shared out evenly (a pair never
+// spans two threads), figures summed.
+class Loads {
+public:
+    Loads(const calling::protocol::ConnectionString& connection, int threads, int agents, int setups,
+          int concurrency)
+    {
+        int pairs = agents / 2;
+        threads = std::clamp(threads, 1, pairs);
+        for (int i = 0; i < threads; ++i) {
+            auto share = [&](int total) { return total / threads + (i < total % threads ? 1 : 0); };
+            shares_.push_back(Share{2 * share(pairs), share(setups), std::max(1, share(concurrency))});
+            threads_.push_back(std::make_unique<LoadThread>(connection));
+        }
+    }
+
+    std::size_t size() const { return threads_.size(); }
+
+    // Runs `work` on every thread with its load and its share.
+    void each(const std::function<void(Load&, const Share&)>& work)
+    {
+        for (std::size_t i = 0; i < threads_.size(); ++i)
+            threads_[i]->post([work, share = shares_[i]](Load& load) { work(load, share); });
+    }
+
+    int sum(int (Load::*counter)() const)
+    {
+        int total = 0;
+        for (auto& thread : threads_)
+            total += (thread->load().*counter)();
+        return total;
+    }
+
+    bool all(bool (Load::*done)() const)
+    {
+        return std::all_of(threads_.begin(), threads_.end(), [&](auto& thread) { return (thread->load().*done)(); });
+    }
+
+    // The first failure of any load; empty when none failed.
+    std::string failure()
+    {
+        if (interrupted)
+            return "interrupted";
+        for (auto& thread : threads_) {
+            if (thread->load().failed())
+                return thread->load().failure();
+        }
+        return {};
+    }
+
+    void stopping()
+    {
+        for (auto& thread : threads_)
+            thread->load().stopping();
+    }
+
+    // Once every load's set-ups finished.
+    std::vector<double> setupMilliseconds()
+    {
+        std::vector<double> all;
+        for (auto& thread : threads_) {
+            const auto& some = thread->load().setupMilliseconds();
+            all.insert(all.end(), some.begin(), some.end());
+        }
+        return all;
+    }
+
+private:
+    std::vector<Share> shares_;
+    std::vector<std::unique_ptr<LoadThread>> threads_;
+};
+
 // Waits for one phase: until `done()`, a failure of the load, the server's exit, a stall (the
 // progress count unchanged for kStallMs) or the deadline. Prints progress every second.
-std::string waitFor(const char* phase, Load& load, ServerProcess& server, int64_t timeoutMs,
+std::string waitFor(const char* phase, Loads& loads, ServerProcess& server, int64_t timeoutMs,
                     const std::function<bool()>& done, const std::function<int()>& progress, int total)
 {
     gint64 start = g_get_monotonic_time();
@@ -104,8 +194,8 @@ std::string waitFor(const char* phase, Load& load, ServerProcess& server, int64_
             }
             if (done())
                 return true;
-            if (load.failed())
-                why = load.failure();
+            if (std::string failure = loads.failure(); !failure.empty())
+                why = failure;
             else if (!server.running())
                 why = "calling-server exited; its log ends:\n" + server.logTail();
             else if (now - lastProgressAt > kStallMs * 1000)
@@ -133,14 +223,17 @@ struct Figures {
 };
 
 // The three phases; returns why the run failed, or an empty string.
-std::string measure(ServerProcess& server, Load& load, int agents, int setups, int concurrency, Figures& figures)
+std::string measure(ServerProcess& server, Loads& loads, int agents, int setups, Figures& figures)
 {
+    int threads = static_cast<int>(loads.size());
     figures.rssStart = server.residentBytes();
     gint64 phaseStart = g_get_monotonic_time();
-    load.createIdentities(agents, kIdentityWindow);
+    loads.each([threads](Load& load, const Share& share) {
+        load.createIdentities(share.agents, std::max(1, kIdentityWindow / threads));
+    });
     if (auto why = waitFor(
-            "identities", load, server, 60000 + int64_t(agents) * 20, [&] { return load.identitiesDone(); },
-            [&] { return load.identitiesCreated(); }, agents);
+            "identities", loads, server, 60000 + int64_t(agents) * 20, [&] { return loads.all(&Load::identitiesDone); },
+            [&] { return loads.sum(&Load::identitiesCreated); }, agents);
         !why.empty())
         return why;
     figures.identitySeconds = double(g_get_monotonic_time() - phaseStart) / G_USEC_PER_SEC;
@@ -148,10 +241,10 @@ std::string measure(ServerProcess& server, Load& load, int agents, int setups, i
     // After the identity API's work, so that the difference is the connections' alone.
     figures.rssIdle = server.residentBytes();
     phaseStart = g_get_monotonic_time();
-    load.connectAgents(kConnectWindow);
+    loads.each([threads](Load& load, const Share&) { load.connectAgents(std::max(1, kConnectWindow / threads)); });
     if (auto why = waitFor(
-            "agents", load, server, 60000 + int64_t(agents) * 20, [&] { return load.agentsDone(); },
-            [&] { return load.agentsWelcomed(); }, agents);
+            "agents", loads, server, kConnectTimeoutMs, [&] { return loads.all(&Load::agentsDone); },
+            [&] { return loads.sum(&Load::agentsWelcomed); }, agents);
         !why.empty())
         return why;
     figures.connectSeconds = double(g_get_monotonic_time() - phaseStart) / G_USEC_PER_SEC;
@@ -164,10 +257,10 @@ std::string measure(ServerProcess& server, Load& load, int agents, int setups, i
     int64_t serverCpuStart = server.cpuMilliseconds();
     int64_t benchCpuStart = bench::cpuMilliseconds("self");
     phaseStart = g_get_monotonic_time();
-    load.runSetups(setups, concurrency);
+    loads.each([](Load& load, const Share& share) { load.runSetups(share.setups, share.concurrency); });
     if (auto why = waitFor(
-            "set-ups", load, server, 60000 + int64_t(setups) * 50, [&] { return load.setupsFinished(); },
-            [&] { return load.setupsDone(); }, setups);
+            "set-ups", loads, server, kSetupTimeoutMs, [&] { return loads.all(&Load::setupsFinished); },
+            [&] { return loads.sum(&Load::setupsDone); }, setups);
         !why.empty())
         return why;
     figures.setupSeconds = double(g_get_monotonic_time() - phaseStart) / G_USEC_PER_SEC;
@@ -188,6 +281,7 @@ int main(int argc, char** argv)
     gint agents = 10000;
     gint setups = 3000;
     gint concurrency = 200;
+    gint threads = 4;
     gboolean smoke = FALSE;
     GOptionEntry entries[] = {
         {"calling-server", 0, 0, G_OPTION_ARG_FILENAME, &serverBinary, "The calling-server binary to start (required)",
@@ -196,8 +290,10 @@ int main(int argc, char** argv)
         {"setups", 's', 0, G_OPTION_ARG_INT, &setups, "Call set-ups to run between pairs of agents [default 3000]",
          "N"},
         {"concurrency", 'c', 0, G_OPTION_ARG_INT, &concurrency, "Call set-ups under way at once [default 200]", "N"},
+        {"threads", 't', 0, G_OPTION_ARG_INT, &threads,
+         "Threads of the load generator, each with its own share of the agents and set-ups [default 4]", "N"},
         {"smoke", 0, 0, G_OPTION_ARG_NONE, &smoke,
-         "Small numbers (50 agents, 50 set-ups, 10 at once) for a quick check; overrides the three above", nullptr},
+         "Small numbers (50 agents, 50 set-ups, 10 at once, 2 threads) for a quick check; overrides the four above", nullptr},
         {}};
     g_autoptr(GOptionContext) context = g_option_context_new("- load on calling-server: agents and call set-ups");
     g_option_context_set_description(
@@ -218,26 +314,35 @@ int main(int argc, char** argv)
         agents = 50;
         setups = 50;
         concurrency = 10;
+        threads = 2;
     }
     if (agents < 2 || agents % 2 != 0)
         return usage("--agents must be an even number, at least 2 (calls go between pairs)");
-    if (setups < 1 || concurrency < 1)
-        return usage("--setups and --concurrency must be at least 1");
+    if (setups < 1 || concurrency < 1 || threads < 1)
+        return usage("--setups, --concurrency and --threads must be at least 1");
 
     if (std::string why = raiseDescriptorLimit(agents); !why.empty())
         return failure(why);
 
+    for (int signal : {SIGINT, SIGTERM}) {
+        g_unix_signal_add(
+            signal,
+            [](gpointer) -> gboolean {
+                interrupted = true;
+                return G_SOURCE_CONTINUE;
+            },
+            nullptr);
+    }
     auto started = ServerProcess::start(serverBinary);
     if (!started)
         return failure(started.error().message);
     ServerProcess& server = *started.value();
     g_printerr("calling-bench-server: calling-server runs at %s\n", server.authority().c_str());
-    Load load(server.connection());
+    Loads loads(server.connection(), threads, agents, setups, concurrency);
     Figures figures;
-    std::string why = measure(server, load, agents, setups, concurrency, figures);
-    // Stopped while `load` still exists: waiting for the exit iterates the main loop, which completes
-    // the load's requests and handshakes still under way, into it.
-    load.stopping();
+    std::string why = measure(server, loads, agents, setups, figures);
+    // Stopped while the loads still exist: their threads see the connections close meanwhile.
+    loads.stopping();
     int status = server.stop();
     if (!why.empty())
         return failure(why);
@@ -245,7 +350,7 @@ int main(int argc, char** argv)
         return failure("calling-server did not stop cleanly on SIGTERM (exit status " + std::to_string(status) +
                        ", -1: killed after the deadline)");
 
-    const auto& latencies = load.setupMilliseconds();
+    std::vector<double> latencies = loads.setupMilliseconds();
     std::printf("{\"agents\":%d,\"server_rss_start_bytes\":%" G_GINT64_FORMAT
                 ",\"server_rss_idle_bytes\":%" G_GINT64_FORMAT ",\"server_rss_loaded_bytes\":%" G_GINT64_FORMAT
                 ",\"bytes_per_agent\":%.0f,\"identity_seconds\":%.2f,\"connect_seconds\":%.2f,"
