@@ -1,5 +1,7 @@
 #include "http_server.h"
 
+#include "keep_alive.h"
+
 #include "protocol/request_signing.h"
 
 #include <gio/gio.h>
@@ -12,6 +14,7 @@ namespace {
 
 void respond(SoupServerMessage* message, const ApiResponse& response)
 {
+    closeAfterResponse(message);
     SoupMessageHeaders* headers = soup_server_message_get_response_headers(message);
     if (!response.allow.empty())
         soup_message_headers_replace(headers, "Allow", response.allow.c_str());
@@ -214,6 +217,7 @@ void HttpServer::serveFile(SoupServerMessage* message, std::string_view method, 
     soup_message_headers_replace(headers, "Content-Security-Policy",
                                  "default-src 'self'; connect-src 'self'; media-src 'self' blob: mediastream:; "
                                  "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'");
+    closeAfterResponse(message);
     soup_server_message_set_status(message, 200, nullptr);
     // libsoup leaves the body out of the answer to a HEAD, keeping its Content-Length.
     soup_server_message_set_response(message, file.contentType.c_str(), SOUP_MEMORY_COPY, file.body.data(),
