@@ -111,6 +111,18 @@ TEST_F(IdentityApiTest, CreateIdentityReturnsAnAcsStyleIdAndNoToken)
     EXPECT_EQ(second.substr(0, 43), id.substr(0, 43)) << "same resource id";
 }
 
+// libsoup 3.2 never releases a kept-alive connection that the client closes while idle
+// (tools/calling-server/keep_alive.h), so every answer closes its connection.
+TEST_F(IdentityApiTest, AnswersCloseTheirConnection)
+{
+    RestResponse created = client_->send({.pathAndQuery = std::string("/identities") + kVersion});
+    ASSERT_EQ(created.status, 201) << created.body;
+    EXPECT_EQ(created.header("Connection"), "close");
+    RestResponse refused = client_->send({.pathAndQuery = std::string("/identities") + kVersion, .sign = false});
+    ASSERT_EQ(refused.status, 401) << refused.body;
+    EXPECT_EQ(refused.header("Connection"), "close");
+}
+
 TEST_F(IdentityApiTest, CreateIdentityWithScopesReturnsAVerifiableToken)
 {
     RestResponse response =

@@ -85,6 +85,7 @@ WelcomeMessage CallControl::attach(const TokenGrant& grant, std::string_view res
     endpoint.id = id;
     endpoint.identity = grant.identity;
     endpoint.tokenExpiresOn = grant.expiresAt;
+    endpointsByIdentity_[endpoint.identity].insert(endpoint.id);
     startExpiryTimer(endpoint);
     g_info("endpoint %s of %s connected", endpoint.id.c_str(), endpoint.identity.c_str());
     welcome.endpointId = endpoint.id;
@@ -212,9 +213,11 @@ void CallControl::onInvite(Endpoint& endpoint, const InviteMessage& message)
     call.participants.push_back(Participant{endpoint.identity, message.displayName, ParticipantState::Connected,
                                             false, message.streams, endpoint.id, {}});
     Participant callee{target, "", ParticipantState::Ringing, false, {}, "", {}};
-    for (const auto& [id, other] : endpoints_) {
-        if (other.identity == target && other.connected)
-            callee.ringing.push_back(id);
+    if (auto sameIdentity = endpointsByIdentity_.find(target); sameIdentity != endpointsByIdentity_.end()) {
+        for (const auto& id : sameIdentity->second) {
+            if (endpoints_.at(id).connected)
+                callee.ringing.push_back(id);
+        }
     }
     std::vector<std::string> ringing = callee.ringing;
     call.participants.push_back(std::move(callee));
@@ -559,6 +562,12 @@ void CallControl::removeEndpoint(const std::string& endpointId)
         return;
     clock_.cancelTimer(found->second.expiryTimer);
     clock_.cancelTimer(found->second.graceTimer);
+    auto sameIdentity = endpointsByIdentity_.find(found->second.identity);
+    if (sameIdentity != endpointsByIdentity_.end()) {
+        sameIdentity->second.erase(endpointId);
+        if (sameIdentity->second.empty())
+            endpointsByIdentity_.erase(sameIdentity);
+    }
     endpoints_.erase(found);
 }
 

@@ -1,8 +1,11 @@
 #include "http_server.h"
 
+#include "keep_alive.h"
+
 #include "protocol/request_signing.h"
 
 #include <gio/gio.h>
+#include <gio/gnetworking.h>
 
 #include <memory>
 
@@ -11,6 +14,7 @@ namespace {
 
 void respond(SoupServerMessage* message, const ApiResponse& response)
 {
+    closeAfterResponse(message);
     SoupMessageHeaders* headers = soup_server_message_get_response_headers(message);
     if (!response.allow.empty())
         soup_message_headers_replace(headers, "Allow", response.allow.c_str());
@@ -100,9 +104,17 @@ Result<std::string> HttpServer::listen(const ListenOptions& options)
     if (signalling_)
         signalling_->install(server_, onEarly, this);
 
+    // The socket is ours rather than soup_server_listen()'s so that its backlog can be set.
     g_autoptr(GError) error = nullptr;
-    if (!soup_server_listen(server_, address->get(),
-                            tls ? SOUP_SERVER_LISTEN_HTTPS : static_cast<SoupServerListenOptions>(0), &error))
+    GSocketFamily family = g_socket_address_get_family(address->get());
+    g_autoptr(GSocket) socket = g_socket_new(family, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, &error);
+    if (socket && family == G_SOCKET_FAMILY_IPV6)
+        g_socket_set_option(socket, IPPROTO_IPV6, IPV6_V6ONLY, TRUE, nullptr);  // as soup_server_listen() does
+    if (socket)
+        g_socket_set_listen_backlog(socket, kListenBacklog);
+    if (!socket || !g_socket_bind(socket, address->get(), TRUE, &error) || !g_socket_listen(socket, &error) ||
+        !soup_server_listen_socket(server_, socket,
+                                   tls ? SOUP_SERVER_LISTEN_HTTPS : static_cast<SoupServerListenOptions>(0), &error))
         return Error{500, 0, "cannot listen on " + options.address + ": " + error->message};
 
     GSList* uris = soup_server_get_uris(server_);
@@ -205,6 +217,7 @@ void HttpServer::serveFile(SoupServerMessage* message, std::string_view method, 
     soup_message_headers_replace(headers, "Content-Security-Policy",
                                  "default-src 'self'; connect-src 'self'; media-src 'self' blob: mediastream:; "
                                  "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'");
+    closeAfterResponse(message);
     soup_server_message_set_status(message, 200, nullptr);
     // libsoup leaves the body out of the answer to a HEAD, keeping its Content-Length.
     soup_server_message_set_response(message, file.contentType.c_str(), SOUP_MEMORY_COPY, file.body.data(),

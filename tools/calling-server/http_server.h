@@ -29,6 +29,11 @@ class HttpServer {
 public:
     static constexpr size_t kMaxBodyBytes = 1024 * 1024;
     static constexpr int64_t kMaxClockSkewSeconds = 300;
+    // Connections the kernel queues before the server accepts them (capped by net.core.somaxconn).
+    // libsoup listens with GSocket's default of 10: a burst of agents connecting at once (after a
+    // restart, say) overflowed it, and each dropped SYN costs its client 1, 3, 7, 15... seconds of
+    // TCP retransmission.
+    static constexpr int kListenBacklog = 4096;
 
     // `signalling` (optional) must outlive the server.
     HttpServer(IdentityApi& identities, const Secrets& secrets, SignallingServer* signalling = nullptr);

@@ -1,6 +1,7 @@
 #include "signalling_server.h"
 
 #include "identity_api.h"
+#include "keep_alive.h"
 
 #include <glib.h>
 
@@ -25,6 +26,7 @@ int64_t milliseconds(double seconds)
 
 void respondJson(SoupServerMessage* message, int status, const std::string& body)
 {
+    closeAfterResponse(message);
     soup_server_message_set_status(message, static_cast<guint>(status), nullptr);
     soup_server_message_set_response(message, "application/json", SOUP_MEMORY_COPY, body.data(), body.size());
 }
