@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The benchmark: our stack against bare webrtcbin and Chromium, in one run, with the same media.
 
-    tools/bench/run.py            # the full run (about 10 minutes on 2 cores)
+    tools/bench/run.py            # the full run (about 20 minutes on 2 cores)
     tools/bench/run.py --smoke    # a short run that only checks that every mode works
 
 It starts the real calling-server on a free loopback port, runs each measurement of
