@@ -3,6 +3,7 @@
 // recording (gst-discoverer-1.0, then decoded whole: the caller's tone and picture), what bridged
 // callers hear and see, the HLS playlist and a decoded segment.
 #include "frame_meter.h"
+#include "discovered.h"
 #include "launch.h"
 #include "main_loop.h"
 #include "rest_client.h"
@@ -26,7 +27,9 @@
 #include <vector>
 
 using namespace std::chrono_literals;
+using calling::test::Discovered;
 using calling::test::FrameMeter;
+using calling::test::discover;
 using calling::test::Launched;
 using calling::test::Process;
 
@@ -54,37 +57,6 @@ std::string readFile(const std::string& path)
 {
     g_autofree char* text = nullptr;
     return g_file_get_contents(path.c_str(), &text, nullptr, nullptr) ? text : "";
-}
-
-// What gst-discoverer-1.0 says of a file.
-struct Discovered {
-    std::string text;
-    double seconds = 0;
-    bool seekable = false;
-    int opusTracks = 0;
-    int vp8Tracks = 0;
-    int audioTracks = 0;
-    int videoTracks = 0;
-};
-
-Discovered discover(const std::string& path)
-{
-    Discovered found;
-    calling::test::CommandOutput run = calling::test::runCommand({"gst-discoverer-1.0", path});
-    found.text = run.text;
-    std::smatch match;
-    if (std::regex_search(run.text, match, std::regex(R"(Duration: (\d+):(\d+):(\d+\.\d+))")))
-        found.seconds = std::stod(match[1]) * 3600 + std::stod(match[2]) * 60 + std::stod(match[3]);
-    found.seekable = run.text.find("Seekable: yes") != std::string::npos;
-    auto count = [&](const char* pattern) {
-        std::regex regex(pattern);
-        return int(std::distance(std::sregex_iterator(run.text.begin(), run.text.end(), regex), std::sregex_iterator()));
-    };
-    found.opusTracks = count(R"(audio #\d+: Opus)");
-    found.vp8Tracks = count(R"(video #\d+: VP8)");
-    found.audioTracks = count(R"(audio #\d+:)");
-    found.videoTracks = count(R"(video #\d+:)");
-    return found;
 }
 
 class PipelinesTest : public ::testing::Test {

@@ -5,6 +5,7 @@
 // grace window ends the call), a caller without video, and a caller (an agent of the library in
 // this process) that stops its video and starts it again.
 #include "frame_meter.h"
+#include "discovered.h"
 #include "launch.h"
 #include "main_loop.h"
 #include "rest_client.h"
@@ -26,7 +27,9 @@
 #include <vector>
 
 using namespace std::chrono_literals;
+using calling::test::Discovered;
 using calling::test::FrameMeter;
+using calling::test::discover;
 using calling::test::Launched;
 using calling::test::Process;
 
@@ -45,39 +48,6 @@ std::string gstCall()
 {
     const char* path = g_getenv("GST_CALL");
     return path ? path : "gst-call";
-}
-
-// What gst-discoverer-1.0 says of a file.
-struct Discovered {
-    std::string text;
-    double seconds = 0;
-    bool seekable = false;
-    int opusTracks = 0;
-    int vp8Tracks = 0;
-    int h264Tracks = 0;
-    int audioTracks = 0;
-    int videoTracks = 0;
-};
-
-Discovered discover(const std::string& path)
-{
-    Discovered found;
-    calling::test::CommandOutput run = calling::test::runCommand({"gst-discoverer-1.0", path});
-    found.text = run.text;
-    std::smatch match;
-    if (std::regex_search(run.text, match, std::regex(R"(Duration: (\d+):(\d+):(\d+\.\d+))")))
-        found.seconds = std::stod(match[1]) * 3600 + std::stod(match[2]) * 60 + std::stod(match[3]);
-    found.seekable = run.text.find("Seekable: yes") != std::string::npos;
-    auto count = [&](const char* pattern) {
-        std::regex regex(pattern);
-        return int(std::distance(std::sregex_iterator(run.text.begin(), run.text.end(), regex), std::sregex_iterator()));
-    };
-    found.opusTracks = count(R"(audio #\d+: Opus)");
-    found.vp8Tracks = count(R"(video #\d+: VP8)");
-    found.h264Tracks = count(R"(video #\d+: H\.264)");
-    found.audioTracks = count(R"(audio #\d+:)");
-    found.videoTracks = count(R"(video #\d+:)");
-    return found;
 }
 
 class RecordingTest : public ::testing::Test {

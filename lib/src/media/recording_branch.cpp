@@ -34,7 +34,6 @@ struct TrackProbe {
     RefPtr<GstPad> queueSink;  // the unhook probe: the track's queue, unlinked from the tee
 };
 
-// On the queue's sink pad: notes the first buffer; a video track drops frames until a keyframe.
 // The caps' codec as SDP names it: "VP8" for video/x-vp8.
 std::string codecOf(GstPad* pad)
 {
@@ -48,6 +47,7 @@ std::string codecOf(GstPad* pad)
     return codec;
 }
 
+// On the queue's sink pad: notes the first buffer; a video track drops frames until a keyframe.
 GstPadProbeReturn onTrackBuffer(GstPad* pad, GstPadProbeInfo* info, gpointer data)
 {
     auto* probe = static_cast<TrackProbe*>(data);
